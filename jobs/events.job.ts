@@ -1,0 +1,124 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { eq, sql } from 'drizzle-orm';
+import type { Database, Tx } from '../server/db/database.ts';
+import { inboxEvents, transferFailures } from '../server/db/schema.ts';
+import type { Logger } from '../server/logger.ts';
+import { applyCustomerSnapshot } from '../server/services/customer-sync.service.ts';
+import { markMemberLeft, syncOrganization, upsertMember } from '../server/services/org-sync.service.ts';
+import { syncCorpTagsChanged, syncStrategyTags } from '../server/services/tag-library-sync.service.ts';
+import type { WecomClient } from '../server/wecom/client.ts';
+import { isTransient, isWecomApiError } from '../server/wecom/errors.ts';
+import { CallbackFormatError, parseEvent, type ExternalContactEvent } from '../server/wecom/callback-events.ts';
+import type { ExternalContactDetail } from '../server/wecom/api-types.ts';
+import type { EventJobData } from './queues.ts';
+
+export interface EventJobDeps {
+  db: Database;
+  wecom: WecomClient;
+  logger: Logger;
+}
+
+/** WeCom's answers meaning "this member/customer pair no longer exists in your visible range". */
+const NO_RELATION = new Set([84061, 40096, 41035]);
+const MEMBER_GONE = new Set([60111, 40003]);
+
+export type EventOutcome = 'processed' | 'skipped';
+
+/**
+ * Processes one inbox event. WeCom calls happen first, outside any transaction; then one transaction
+ * locks the inbox row, re-checks that it is still pending, applies the change and marks it done, so
+ * the effects of an event are applied exactly once however often its job runs.
+ */
+export function eventProcessor(deps: EventJobDeps) {
+  return async (job: Job<EventJobData>): Promise<EventOutcome> => {
+    const { inboxId } = job.data;
+    const [row] = await deps.db.select().from(inboxEvents).where(eq(inboxEvents.id, inboxId));
+    if (!row || row.status !== 'pending') return 'skipped';
+    try {
+      const parsed = parseEvent(row.payload);
+      let apply: (tx: Tx) => Promise<void> = async () => undefined;
+      if (parsed.kind === 'external_contact') {
+        const detail = await fetchCustomer(deps.wecom, parsed.event.ExternalUserID);
+        apply = (tx) => applyExternalContactEvent(tx, parsed.event, detail, inboxId);
+      } else if (parsed.kind === 'external_tag') {
+        // Tag-library syncs are idempotent and read WeCom in several steps, so they run before the
+        // inbox transaction; a retry simply syncs again.
+        const strategyId = parsed.event.StrategyId ? Number(parsed.event.StrategyId) : undefined;
+        if (strategyId) await syncStrategyTags(deps.db, deps.wecom, strategyId);
+        else await syncCorpTagsChanged(deps.db, deps.wecom, { changeType: parsed.event.ChangeType, id: parsed.event.Id, tagType: parsed.event.TagType });
+      } else if (parsed.kind === 'contact') {
+        await applyContactChange(deps, parsed.event.ChangeType, parsed.event.UserID);
+      }
+      const applied = await deps.db.transaction(async (tx) => {
+        const [locked] = await tx.select({ status: inboxEvents.status }).from(inboxEvents).where(eq(inboxEvents.id, inboxId)).for('update');
+        if (locked?.status !== 'pending') return false;
+        await apply(tx);
+        await tx.update(inboxEvents)
+          .set({ status: parsed.kind === 'unhandled' ? 'ignored' : 'done', processedAt: sql`now()`, attempts: sql`${inboxEvents.attempts} + 1`, lastError: null })
+          .where(eq(inboxEvents.id, inboxId));
+        return true;
+      });
+      return applied ? 'processed' : 'skipped';
+    } catch (error) {
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      // WeCom says whether its error can pass; anything else (database, network) is retried.
+      const permanent = (isWecomApiError(error) && !isTransient(error)) || error instanceof CallbackFormatError;
+      const reason = describe(error);
+      if (permanent || lastAttempt) {
+        await deps.db.update(inboxEvents)
+          .set({ status: 'failed', attempts: sql`${inboxEvents.attempts} + 1`, lastError: reason })
+          .where(eq(inboxEvents.id, inboxId));
+        deps.logger.warn({ inboxId, reason }, 'callback event parked as failed');
+        throw new UnrecoverableError(reason);
+      }
+      await deps.db.update(inboxEvents).set({ attempts: sql`${inboxEvents.attempts} + 1`, lastError: reason }).where(eq(inboxEvents.id, inboxId)).catch(() => undefined);
+      throw error;
+    }
+  };
+}
+
+function describe(error: unknown): string {
+  if (isWecomApiError(error)) return `WeCom ${error.path} errcode ${error.errcode}: ${error.message}`;
+  return error instanceof Error ? error.message.slice(0, 500) : String(error);
+}
+
+export async function fetchCustomer(wecom: WecomClient, externalUserId: string): Promise<ExternalContactDetail | null> {
+  try {
+    return await wecom.getExternalContact(externalUserId);
+  } catch (error) {
+    if (isWecomApiError(error) && NO_RELATION.has(error.errcode)) return null;
+    throw error;
+  }
+}
+
+async function applyExternalContactEvent(tx: Tx, event: ExternalContactEvent, detail: ExternalContactDetail | null, inboxId: number): Promise<void> {
+  if (event.ChangeType === 'transfer_fail') {
+    // UserID is the takeover member; the ownership module reconciles with transfer_result.
+    await tx.insert(transferFailures).values({ externalUserId: event.ExternalUserID, takeoverUserid: event.UserID, reason: event.FailReason, inboxEventId: inboxId });
+  }
+  await applyCustomerSnapshot(tx, event.ExternalUserID, detail, {
+    changeType: event.ChangeType,
+    userid: event.UserID,
+    source: event.ChangeType === 'del_external_contact' ? event.Source : undefined,
+    inboxEventId: inboxId,
+  });
+}
+
+async function applyContactChange(deps: EventJobDeps, changeType: string, userid: string | undefined): Promise<void> {
+  if (changeType.endsWith('_party')) {
+    await syncOrganization(deps.db, deps.wecom);
+    return;
+  }
+  if (!userid) return;
+  if (changeType === 'delete_user') {
+    await markMemberLeft(deps.db, userid);
+    return;
+  }
+  try {
+    const user = await deps.wecom.getUser(userid);
+    await deps.db.transaction((tx) => upsertMember(tx, user));
+  } catch (error) {
+    if (isWecomApiError(error) && MEMBER_GONE.has(error.errcode)) await markMemberLeft(deps.db, userid);
+    else throw error;
+  }
+}

@@ -1,0 +1,69 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Database } from '../server/db/database.ts';
+import type { Logger } from '../server/logger.ts';
+import type { WecomClient } from '../server/wecom/client.ts';
+import { eventProcessor } from './events.job.ts';
+import { maintenanceProcessor, scheduleMaintenance, sweepOnce } from './maintenance.job.ts';
+import { QUEUE_NAMES, redisConnection, type Queues } from './queues.ts';
+import { syncProcessor } from './sync.job.ts';
+import { writeProcessor } from './wecom-writes.job.ts';
+
+export interface WorkerDeps {
+  db: Database;
+  wecom: WecomClient;
+  queues: Queues;
+  redis: Redis;
+  redisUrl: string;
+  prefix: string;
+  logger: Logger;
+  perApiPerMinute: number;
+  eventConcurrency?: number;
+  /** How often committed-but-unqueued work is looked for (ms). */
+  sweepEveryMs?: number;
+}
+
+export interface RunningWorkers {
+  /** True while every worker is running (for /healthz). */
+  running(): boolean;
+  /** Drains: stops taking jobs and waits for the active ones to finish. */
+  close(): Promise<void>;
+}
+
+export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
+  const { logger } = deps;
+  const connection = redisConnection(deps.redisUrl);
+  connection.on('error', () => undefined);
+  const common = { connection, prefix: deps.prefix, autorun: true } as const;
+  const workers = [
+    new Worker(QUEUE_NAMES.events, eventProcessor(deps), { ...common, concurrency: deps.eventConcurrency ?? 8 }),
+    new Worker(QUEUE_NAMES.sync, syncProcessor(deps), { ...common, concurrency: 1 }),
+    new Worker(QUEUE_NAMES.writes, writeProcessor({ ...deps, keyPrefix: deps.prefix + ':' }), { ...common, concurrency: 4 }),
+    new Worker(QUEUE_NAMES.maintenance, maintenanceProcessor(deps), { ...common, concurrency: 1 }),
+  ];
+  for (const worker of workers) {
+    worker.on('error', (error) => logger.warn({ queue: worker.name, err: error }, 'worker error'));
+    worker.on('failed', (job, error) => logger.debug({ queue: worker.name, jobId: job?.id, reason: error.message }, 'job attempt failed'));
+  }
+  await scheduleMaintenance(deps.queues).catch((error: unknown) => logger.warn({ err: error }, 'could not schedule maintenance jobs; will retry at next start'));
+
+  let sweeping = false;
+  const sweepTimer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweepOnce(deps)
+      .then((swept) => { if (swept.events || swept.writes) logger.info(swept, 're-enqueued work that never reached the queue'); })
+      .catch(() => undefined) // Redis or the database is down: the next tick tries again.
+      .finally(() => { sweeping = false; });
+  }, deps.sweepEveryMs ?? 5_000);
+  sweepTimer.unref();
+
+  return {
+    running: () => workers.every((w) => w.isRunning()),
+    async close() {
+      clearInterval(sweepTimer);
+      await Promise.allSettled(workers.map((w) => w.close()));
+      connection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import express, { type Express, type Request, type Response } from 'express';
+import type { AppContext } from './context.ts';
+import { callbackRouter } from './callback/callback.route.ts';
+import { authRouter } from './auth/auth.route.ts';
+import { DomainError } from './http/domain-error.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { adminEventsRouter } from './routes/admin-events.route.ts';
+import { adminSyncRouter } from './routes/admin-sync.route.ts';
+import { customersRouter } from './routes/customers.route.ts';
+import { healthRouter } from './routes/health.route.ts';
+import { meRouter } from './routes/me.route.ts';
+
+export function createApp(ctx: AppContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  // The callback reads its own raw body (text, 64 KB) before any JSON parsing.
+  app.use(callbackRouter({ db: ctx.db, queues: ctx.queues, logger: ctx.logger.child({ route: 'callback' }), credentials: ctx.callbackCredentials }));
+  app.use(express.json({ limit: '256kb' }));
+  app.use(healthRouter(ctx));
+  app.use(authRouter(ctx));
+  app.use(meRouter(ctx));
+  app.use(customersRouter(ctx));
+  app.use(adminSyncRouter(ctx));
+  app.use(adminEventsRouter(ctx));
+  app.use('/api', (req: Request) => {
+    throw new DomainError('NOT_FOUND', `no API route ${req.method} ${req.baseUrl}${req.path}`);
+  });
+  app.get('/', (_req: Request, res: Response) => {
+    res.type('text/plain').send(ctx.sandbox
+      ? `WeCom tag guard (sandbox)\nhealth: /healthz\nsimulator: ${ctx.sandbox.simulatorUrl}\n`
+      : 'WeCom tag guard\nhealth: /healthz\n');
+  });
+  app.use(errorHandler(ctx.logger));
+  return app;
+}

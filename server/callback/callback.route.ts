@@ -1,0 +1,102 @@
+import express, { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Logger } from '../logger.ts';
+import type { Database } from '../db/database.ts';
+import type { Queues } from '../../jobs/queues.ts';
+import { CallbackCryptoError, decryptMessage, verifySignature, type CallbackCredentials } from '../wecom/callback-crypto.ts';
+import { CallbackFormatError, envelopeSchema, parseEvent, parseXmlRecord } from '../wecom/callback-events.ts';
+import { commitEvent, enqueueEvent } from './inbox.ts';
+
+export interface CallbackRouteDeps {
+  db: Database;
+  queues: Queues;
+  logger: Logger;
+  credentials: () => CallbackCredentials;
+}
+
+const signedQuery = z.object({
+  msg_signature: z.string().regex(/^[0-9a-fA-F]{40}$/, 'msg_signature must be 40 hex characters'),
+  timestamp: z.string().regex(/^\d{1,12}$/, 'timestamp must be digits'),
+  nonce: z.string().min(1).max(64),
+});
+
+type Rejection = { status: number; reason: string };
+
+function reject(res: Response, logger: Logger, rejection: Rejection): void {
+  // The reason is logged; the answer says only what kind of failure it was (no keys, no plaintext).
+  logger.warn({ status: rejection.status, reason: rejection.reason }, 'callback rejected');
+  res.status(rejection.status).type('text/plain').send(rejection.status === 413 ? 'payload too large' : rejection.status === 401 ? 'unauthorized' : 'bad request');
+}
+
+function cryptoRejection(error: unknown): Rejection | undefined {
+  if (error instanceof CallbackCryptoError) return { status: 401, reason: `${error.reason}: ${error.message}` };
+  if (error instanceof CallbackFormatError) return { status: 400, reason: error.message };
+  return undefined;
+}
+
+/**
+ * `GET /wecom/callback` (URL verification) and `POST /wecom/callback` (events). The POST path never
+ * calls WeCom: verify → decrypt → parse → validate → commit to the inbox → 200, then enqueue.
+ * Timestamps are not checked for age: WeCom promises no clock agreement.
+ */
+export function callbackRouter(deps: CallbackRouteDeps): Router {
+  const router = Router();
+  const { logger } = deps;
+
+  router.get('/wecom/callback', (req: Request, res: Response) => {
+    const query = signedQuery.extend({ echostr: z.string().min(1).max(2048) }).safeParse(req.query);
+    if (!query.success) return reject(res, logger, { status: 400, reason: `verification query: ${query.error.issues[0]?.message}` });
+    const { msg_signature, timestamp, nonce, echostr } = query.data;
+    try {
+      const credentials = deps.credentials();
+      verifySignature(credentials, timestamp, nonce, echostr, msg_signature);
+      const plaintext = decryptMessage(credentials, echostr);
+      res.status(200).type('text/plain').send(plaintext);
+    } catch (error) {
+      const rejection = cryptoRejection(error);
+      if (!rejection) throw error;
+      reject(res, logger, rejection);
+    }
+  });
+
+  router.post('/wecom/callback', express.text({ type: () => true, limit: '64kb' }), async (req: Request, res: Response) => {
+    const query = signedQuery.safeParse(req.query);
+    if (!query.success) return reject(res, logger, { status: 400, reason: `event query: ${query.error.issues[0]?.message}` });
+    if (typeof req.body !== 'string' || req.body.length === 0) return reject(res, logger, { status: 400, reason: 'empty body' });
+    const { msg_signature, timestamp, nonce } = query.data;
+    let fields: Record<string, string>;
+    let parsed: ReturnType<typeof parseEvent>;
+    try {
+      const envelope = envelopeSchema.safeParse(parseXmlRecord(req.body));
+      if (!envelope.success) throw new CallbackFormatError(`envelope: ${envelope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      const credentials = deps.credentials();
+      verifySignature(credentials, timestamp, nonce, envelope.data.Encrypt, msg_signature);
+      const record = parseXmlRecord(decryptMessage(credentials, envelope.data.Encrypt));
+      parsed = parseEvent(record);
+      fields = { ...record } as Record<string, string>;
+    } catch (error) {
+      const rejection = cryptoRejection(error);
+      if (!rejection) throw error;
+      return reject(res, logger, rejection);
+    }
+    let committed: Awaited<ReturnType<typeof commitEvent>>;
+    try {
+      committed = await commitEvent(deps.db, parsed, fields);
+    } catch (error) {
+      // Not committed: a 503 makes WeCom deliver it again.
+      logger.error({ err: error }, 'callback event could not be committed; answering 503 so WeCom retries');
+      res.status(503).type('text/plain').send('temporarily unavailable');
+      return;
+    }
+    res.status(200).type('text/plain').send('');
+    if (committed.duplicate) {
+      logger.info({ inboxId: committed.id }, 'duplicate callback delivery acknowledged');
+    } else if (parsed.kind !== 'unhandled') {
+      void enqueueEvent(deps.queues, committed.id, logger);
+    } else {
+      logger.info({ inboxId: committed.id, event: fields.Event, changeType: fields.ChangeType }, 'callback event of an unhandled type stored as ignored');
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,23 @@
+import type { Redis } from 'ioredis';
+import type { AppConfig } from './config.ts';
+import type { Database } from './db/database.ts';
+import type { Logger } from './logger.ts';
+import type { WecomClient } from './wecom/client.ts';
+import type { CallbackCredentials } from './wecom/callback-crypto.ts';
+import type { Queues } from '../jobs/queues.ts';
+
+/** What request handlers need, built once at boot (server/boot.ts). */
+export interface AppContext {
+  config: AppConfig;
+  db: Database;
+  databaseKind: 'pglite' | 'postgres';
+  pingDatabase(): Promise<void>;
+  redis: Redis;
+  queues: Queues;
+  wecom: WecomClient;
+  logger: Logger;
+  callbackCredentials(): CallbackCredentials;
+  /** Whether this process runs workers, and whether they are up (for /healthz). */
+  workers: { inProcess: boolean; running(): boolean };
+  sandbox?: { simulatorUrl: string };
+}

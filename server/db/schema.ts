@@ -1,0 +1,242 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/** One schema for both drivers (PGlite and PostgreSQL). SQL kept to PostgreSQL 15. */
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+// ── Callback inbox ───────────────────────────────────────────────────────────────────────────────
+export type InboxStatus = 'pending' | 'done' | 'ignored' | 'failed';
+
+/** Every decrypted WeCom callback, committed before the 200. The dedupe key makes retries no-ops. */
+export const inboxEvents = pgTable('inbox_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  dedupeKey: text('dedupe_key').notNull(),
+  event: text('event').notNull(),
+  changeType: text('change_type'),
+  /** The parsed event fields (ids and enums only: customer-contact events carry no personal data). */
+  payload: jsonb('payload').$type<Record<string, string>>().notNull(),
+  status: text('status').$type<InboxStatus>().notNull().default('pending'),
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  attempts: integer('attempts').notNull().default(0),
+  lastError: text('last_error'),
+  processedAt: timestamp('processed_at', { withTimezone: true }),
+  duplicateDeliveries: integer('duplicate_deliveries').notNull().default(0),
+}, (t) => [
+  uniqueIndex('inbox_events_dedupe_key').on(t.dedupeKey),
+  // The sweeper's scan: pending rows whose job may never have reached Redis.
+  index('inbox_events_pending').on(t.id).where(sql`status = 'pending'`),
+  index('inbox_events_status').on(t.status, t.id),
+]);
+
+// ── Organization ────────────────────────────────────────────────────────────────────────────────
+export const departments = pgTable('departments', {
+  id: integer('id').primaryKey(),
+  name: text('name').notNull(),
+  nameEn: text('name_en'),
+  parentId: integer('parent_id'),
+  order: bigint('order', { mode: 'number' }).notNull().default(0),
+  removedAt: timestamp('removed_at', { withTimezone: true }),
+  syncedAt: timestamp('synced_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** WeCom member status: 1 active, 2 disabled, 4 not activated, 5 left. Members are never deleted. */
+export const members = pgTable('members', {
+  userid: text('userid').primaryKey(),
+  name: text('name').notNull(),
+  position: text('position'),
+  mainDepartment: integer('main_department'),
+  status: integer('status').notNull().default(1),
+  leftAt: timestamp('left_at', { withTimezone: true }),
+  syncedAt: timestamp('synced_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const memberDepartments = pgTable('member_departments', {
+  userid: text('userid').notNull(),
+  departmentId: integer('department_id').notNull(),
+  isLeader: boolean('is_leader').notNull().default(false),
+}, (t) => [primaryKey({ columns: [t.userid, t.departmentId] }), index('member_departments_department').on(t.departmentId)]);
+
+/** Admins named in the console (ADMIN_USERIDS are admins from the start without a row here). */
+export const appAdmins = pgTable('app_admins', {
+  userid: text('userid').primaryKey(),
+  grantedBy: text('granted_by'),
+  grantedAt: createdAt(),
+});
+
+// ── Customers ───────────────────────────────────────────────────────────────────────────────────
+export const customers = pgTable('customers', {
+  externalUserId: text('external_userid').primaryKey(),
+  name: text('name').notNull(),
+  type: integer('type').notNull().default(1),
+  avatar: text('avatar'),
+  gender: integer('gender').notNull().default(0),
+  corpName: text('corp_name'),
+  corpFullName: text('corp_full_name'),
+  position: text('position'),
+  unionid: text('unionid'),
+  /** The owner (归属), separate from WeCom follow relations; the ownership issue manages it. */
+  ownerUserid: text('owner_userid'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [index('customers_owner').on(t.ownerUserid)]);
+
+export type RelationStatus = 'active' | 'ended';
+
+/** A member's WeCom relation to a customer; ended relations are kept as history. */
+export const followRelations = pgTable('follow_relations', {
+  externalUserId: text('external_userid').notNull(),
+  userid: text('userid').notNull(),
+  remark: text('remark'),
+  description: text('description'),
+  /** Unix seconds, as WeCom reports it. */
+  addedAt: bigint('added_at', { mode: 'number' }),
+  addWay: integer('add_way'),
+  state: text('state'),
+  operUserid: text('oper_userid'),
+  remarkCorpName: text('remark_corp_name'),
+  remarkMobiles: jsonb('remark_mobiles').$type<string[]>().notNull().default([]),
+  status: text('status').$type<RelationStatus>().notNull().default('active'),
+  endedAt: timestamp('ended_at', { withTimezone: true }),
+  /** member_deleted | customer_deleted | transfer | missing_in_wecom */
+  endReason: text('end_reason'),
+  updatedAt: updatedAt(),
+}, (t) => [primaryKey({ columns: [t.externalUserId, t.userid] }), index('follow_relations_member').on(t.userid, t.status)]);
+
+export type TagKind = 'corp' | 'strategy' | 'personal';
+
+/** Tags on one relation: corp and rule-group tags by WeCom id, personal tags by local id. */
+export const relationTags = pgTable('relation_tags', {
+  externalUserId: text('external_userid').notNull(),
+  userid: text('userid').notNull(),
+  tagId: text('tag_id').notNull(),
+  kind: text('kind').$type<TagKind>().notNull(),
+  addedAt: createdAt(),
+}, (t) => [primaryKey({ columns: [t.externalUserId, t.userid, t.tagId] }), index('relation_tags_tag').on(t.tagId)]);
+
+/** The tag diff seen on each relation (from edit callbacks and syncs), for the policy engine. */
+export const relationTagChanges = pgTable('relation_tag_changes', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  externalUserId: text('external_userid').notNull(),
+  userid: text('userid').notNull(),
+  added: jsonb('added').$type<string[]>().notNull(),
+  removed: jsonb('removed').$type<string[]>().notNull(),
+  source: text('source').$type<'callback' | 'sync' | 'api'>().notNull(),
+  inboxEventId: bigint('inbox_event_id', { mode: 'number' }),
+  at: createdAt(),
+}, (t) => [index('relation_tag_changes_customer').on(t.externalUserId, t.id)]);
+
+export const transferFailures = pgTable('transfer_failures', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  externalUserId: text('external_userid').notNull(),
+  takeoverUserid: text('takeover_userid').notNull(),
+  /** customer_refused | customer_limit_exceed */
+  reason: text('reason').notNull(),
+  inboxEventId: bigint('inbox_event_id', { mode: 'number' }),
+  at: createdAt(),
+}, (t) => [index('transfer_failures_customer').on(t.externalUserId)]);
+
+// ── Tag library ─────────────────────────────────────────────────────────────────────────────────
+/** Corp tag groups and rule-group tag groups (strategyId set) as WeCom reports them. */
+export const tagGroups = pgTable('tag_groups', {
+  groupId: text('group_id').primaryKey(),
+  name: text('name').notNull(),
+  order: bigint('order', { mode: 'number' }).notNull().default(0),
+  createTime: bigint('create_time', { mode: 'number' }),
+  strategyId: integer('strategy_id'),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  syncedAt: timestamp('synced_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const tags = pgTable('tags', {
+  tagId: text('tag_id').primaryKey(),
+  groupId: text('group_id').notNull(),
+  name: text('name').notNull(),
+  order: bigint('order', { mode: 'number' }).notNull().default(0),
+  createTime: bigint('create_time', { mode: 'number' }),
+  strategyId: integer('strategy_id'),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  syncedAt: timestamp('synced_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('tags_group').on(t.groupId)]);
+
+/** Personal tags: one member's own, stored locally (WeCom's API cannot set them). */
+export const personalTags = pgTable('personal_tags', {
+  id: text('id').primaryKey(),
+  userid: text('userid').notNull(),
+  name: text('name').notNull(),
+  groupName: text('group_name'),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex('personal_tags_owner_name').on(t.userid, t.name)]);
+
+export const strategies = pgTable('strategies', {
+  strategyId: integer('strategy_id').primaryKey(),
+  parentId: integer('parent_id'),
+  name: text('name').notNull(),
+  createTime: bigint('create_time', { mode: 'number' }),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  syncedAt: timestamp('synced_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** A rule group's range: `u:<userid>` for a member, `d:<department id>` for a department. */
+export const strategyRanges = pgTable('strategy_ranges', {
+  strategyId: integer('strategy_id').notNull(),
+  rangeKey: text('range_key').notNull(),
+}, (t) => [primaryKey({ columns: [t.strategyId, t.rangeKey] })]);
+
+// ── Operations ──────────────────────────────────────────────────────────────────────────────────
+export type BackgroundJobState = 'queued' | 'running' | 'completed' | 'failed';
+
+/** Long jobs an admin starts (full sync, ...): `GET /api/jobs/:id` reads progress from here. */
+export const backgroundJobs = pgTable('background_jobs', {
+  id: text('id').primaryKey(),
+  kind: text('kind').notNull(),
+  state: text('state').$type<BackgroundJobState>().notNull().default('queued'),
+  done: integer('done').notNull().default(0),
+  total: integer('total').notNull().default(0),
+  error: text('error'),
+  requestedBy: text('requested_by'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export type OutgoingWriteState = 'queued' | 'done' | 'failed';
+
+/** Every write the project makes to WeCom, with its outcome. */
+export const outgoingWrites = pgTable('outgoing_writes', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  api: text('api').notNull(),
+  payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  state: text('state').$type<OutgoingWriteState>().notNull().default('queued'),
+  attempts: integer('attempts').notNull().default(0),
+  errcode: integer('errcode'),
+  error: text('error'),
+  result: jsonb('result').$type<Record<string, unknown>>(),
+  requestedBy: text('requested_by'),
+  createdAt: createdAt(),
+  completedAt: timestamp('completed_at', { withTimezone: true }),
+}, (t) => [index('outgoing_writes_state').on(t.state, t.id)]);
+
+/** Server-side sessions; the cookie carries a random id, the table only its SHA-256. */
+export const sessions = pgTable('sessions', {
+  idHash: text('id_hash').primaryKey(),
+  userid: text('userid').notNull(),
+  csrfToken: text('csrf_token').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+}, (t) => [index('sessions_userid').on(t.userid)]);
+
+/** OAuth `state` values, bound to the browser that started the login and usable once. */
+export const oauthStates = pgTable('oauth_states', {
+  stateHash: text('state_hash').primaryKey(),
+  browserHash: text('browser_hash').notNull(),
+  returnTo: text('return_to'),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});
+
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: updatedAt(),
+});

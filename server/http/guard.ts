@@ -1,0 +1,42 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { eq } from 'drizzle-orm';
+import type { AppContext } from '../context.ts';
+import { members } from '../db/schema.ts';
+import { loadSession, type SessionInfo } from '../auth/session.ts';
+import { isAdmin } from '../services/members.service.ts';
+import { MEMBER_LEFT } from '../services/org-sync.service.ts';
+import { DomainError } from './domain-error.ts';
+
+/**
+ * Every route states who may call it. `public` needs nothing; `member` a live session of a member
+ * who has not left; `admin` an admin's session. State-changing requests with a session also need the
+ * session's CSRF token in `X-CSRF-Token`.
+ */
+export type RoutePermission = 'public' | 'member' | 'admin';
+
+export function currentSession(res: Response): SessionInfo {
+  const session = res.locals.session as SessionInfo | undefined;
+  if (!session) throw new DomainError('UNAUTHENTICATED', 'log in first');
+  return session;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function requirePermission(ctx: AppContext, permission: RoutePermission): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    if (permission === 'public') return next();
+    const secret = ctx.config.sessionSecret!;
+    const session = await loadSession(ctx.db, req, secret);
+    if (!session) throw new DomainError('UNAUTHENTICATED', 'not logged in, or the session expired: open the app from WeCom again');
+    const [member] = await ctx.db.select({ status: members.status }).from(members).where(eq(members.userid, session.userid));
+    if (!member || member.status === MEMBER_LEFT) throw new DomainError('UNAUTHENTICATED', 'this member has left the company; access has ended');
+    if (!SAFE_METHODS.has(req.method) && req.get('x-csrf-token') !== session.csrfToken) {
+      throw new DomainError('FORBIDDEN', 'missing or wrong X-CSRF-Token header: read csrfToken from GET /api/me');
+    }
+    if (permission === 'admin' && !(await isAdmin(ctx.db, session.userid, ctx.config.adminUserIds))) {
+      throw new DomainError('FORBIDDEN', 'admins only');
+    }
+    res.locals.session = session;
+    next();
+  };
+}

@@ -1,0 +1,9 @@
+// `npm test` and `npm run bench` start here: everything a fresh Debian machine with only Node and npm
+// lacks is installed before vitest (itself an npm dependency) can run.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureDebianPackages, ensureNodeModules } from '../server/runtime/system-packages.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+ensureNodeModules(root);
+ensureDebianPackages(['redis-server', 'postgresql']);

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'wecom-sim/**/*.test.ts', 'server/**/*.test.ts', 'jobs/**/*.test.ts'],
+    // Redis and PostgreSQL are real processes started once for the whole run (see test/global-setup.ts).
+    globalSetup: ['test/global-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});

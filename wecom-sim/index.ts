@@ -62,7 +62,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const sweep = setInterval(() => processDueTransfers(ctx), SWEEP_MS);
   sweep.unref();
 
-  if (options.seed) await resetCorp(ctx, options.seed);
+  if (options.seed) {
+    try {
+      await resetCorp(ctx, options.seed);
+    } catch (error) {
+      // A bad seed must not leave a listening server behind.
+      clearInterval(sweep);
+      ctx.callbacks.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw error;
+    }
+  }
 
   let closed: Promise<void> | undefined;
   return {

@@ -1,7 +1,7 @@
 // Customer reads (get with follower paging, batch/get_by_user paging, list), remark, and the
 // control API's customer actions and GET /sim/customers/:id.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, smallCompany, started } from './helpers.ts';
+import { Client, CORP_ID, SECRET, smallCompany, started } from './helpers.ts';
 import type { RunningSimulator } from '../index.ts';
 
 let sim: RunningSimulator;
@@ -37,7 +37,7 @@ describe('externalcontact/get', () => {
   it('pages followers 500 at a time with next_cursor', async () => {
     const users = Array.from({ length: 620 }, (_, i) => ({ userid: `u${i}`, name: `成员${i}`, department: [1] }));
     const big = await started({
-      seed: { departments: [{ id: 1, name: '总部', parentid: 0 }], users, customers: [{ external_userid: 'wmpopular', name: '红人', follow_users: users.map((u) => ({ userid: u.userid })) }] },
+      seed: { corpId: CORP_ID, secret: SECRET, departments: [{ id: 1, name: '总部', parentid: 0 }], users, customers: [{ external_userid: 'wmpopular', name: '红人', follow_users: users.map((u) => ({ userid: u.userid })) }] },
     });
     try {
       const first = await big.client.api('externalcontact/get', undefined, { external_userid: 'wmpopular' });

@@ -31,11 +31,15 @@ export function sandboxCredentials(dataDir: string): SandboxCredentials {
   return credentials;
 }
 
+/** The demo company's general manager administers the sandbox unless ADMIN_USERIDS names others. */
+export const SANDBOX_DEFAULT_ADMINS = ['zhuxiaoyan'];
+
 /** The config with WeCom pointed at the simulator; explicitly configured values still win. */
 export function sandboxConfig(config: AppConfig, credentials: SandboxCredentials, simulator: { url: string; corpId: string; agentId: number }): AppConfig {
   return {
     ...config,
     sessionSecret: config.sessionSecret ?? credentials.sessionSecret,
+    adminUserIds: config.adminUserIds.length ? config.adminUserIds : SANDBOX_DEFAULT_ADMINS,
     wecom: {
       corpId: simulator.corpId,
       agentId: simulator.agentId,

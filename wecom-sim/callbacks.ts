@@ -87,6 +87,7 @@ export class CallbackDispatcher {
   private timers = new Set<NodeJS.Timeout>();
   private controllers = new Set<AbortController>();
   private closed = false;
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -118,7 +119,14 @@ export class CallbackDispatcher {
       `<xml><ToUserName>${cdata(target.corpId)}</ToUserName><AgentID>${cdata(String(target.agentId))}</AgentID>` +
       `<Encrypt>${cdata(encrypted)}</Encrypt></xml>`;
     this.active++;
-    void this.attempt(record, config, encrypted, body, 0);
+    // First attempts go out one after another, in event order, so a receiver sees events in the
+    // order they happened (retries are scheduled independently and may interleave).
+    this.chain = this.chain
+      .then(() => this.attempt(record, config, encrypted, body, 0))
+      .catch((error: unknown) => {
+        this.options.log(`callback #${record.id} failed unexpectedly: ${String(error)}`);
+        this.finish(record);
+      });
     return record;
   }
 

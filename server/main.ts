@@ -17,6 +17,9 @@ async function main(): Promise<void> {
         'between processes. Set DATABASE_URL, or use `npm start` to run everything in one process.',
     );
   }
+  if (role !== 'all' && config.sandbox) {
+    throw new ConfigError(`start:${role} is for production (SANDBOX=0 with WECOM_* set): the sandbox's simulator lives in one process. Use \`npm start\`.`);
+  }
   const logger = createLogger(config.logLevel, { role });
   const product = await startProduct({ config, role, logger });
   const lines = [`WeCom tag guard is running (${role}${config.sandbox ? ', sandbox' : ''}).`];

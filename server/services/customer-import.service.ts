@@ -4,6 +4,7 @@ import { followRelations } from '../db/schema.ts';
 import type { WecomClient } from '../wecom/client.ts';
 import type { BatchExternalContactItem } from '../wecom/api-types.ts';
 import { endRelation, relationValues, upsertActiveRelation, upsertCustomer } from './customer-sync.service.ts';
+import { assignMissingOwners } from './ownership.service.ts';
 import { loadRelationTags, relationKey, replaceRelationTags, strategyTagIds } from './relation-tags.ts';
 
 const MEMBERS_PER_CALL = 100;
@@ -39,6 +40,7 @@ export async function importCustomers(db: Database, wecom: WecomClient, onProgre
     await endUnseenRelations(db, chunk, seen);
     await onProgress(index + 1, chunks.length);
   }
+  await assignMissingOwners(db);
   return { customers: customersSeen.size, relations };
 }
 

@@ -1,6 +1,7 @@
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
 import { customers, followRelations } from '../db/schema.ts';
+import { assignMissingOwners } from './ownership.service.ts';
 import type { ExternalContact, ExternalContactDetail, FollowUser } from '../wecom/api-types.ts';
 import {
   loadRelationTags, personalTagId, relationKey, replaceRelationTags, strategyTagIds, type RelationTag,
@@ -143,10 +144,8 @@ export async function applyCustomerSnapshot(
       result.tagChanges += diff.added.length + diff.removed.length;
     }
     // The first member to add a customer becomes its owner when it has none.
-    if (trigger.userid && present.has(trigger.userid) && (trigger.changeType === 'add_external_contact' || trigger.changeType === 'add_half_external_contact')) {
-      await tx.update(customers).set({ ownerUserid: trigger.userid, updatedAt: sql`now()` })
-        .where(and(eq(customers.externalUserId, externalUserId), isNull(customers.ownerUserid)));
-    }
+    const adder = trigger.changeType === 'add_external_contact' || trigger.changeType === 'add_half_external_contact' ? trigger.userid : undefined;
+    await assignMissingOwners(tx, [externalUserId], adder);
   }
   for (const relation of existing) {
     if (relation.status !== 'active' || present.has(relation.userid)) continue;

@@ -12,6 +12,8 @@ import { createLogger, type Logger } from './logger.ts';
 import { startPrivateRedis, type PrivateRedis } from './runtime/private-redis.ts';
 import { sandboxConfig, sandboxCredentials } from './sandbox.ts';
 import { requestFullSync } from './services/full-sync.service.ts';
+import { PolicyCache } from './services/tag-policy.service.ts';
+import type { CallbackCredentials } from './wecom/callback-crypto.ts';
 import { WecomClient, type WecomClientOptions } from './wecom/client.ts';
 import { createQueues, redisConnection } from '../jobs/queues.ts';
 import { startWorkers, type RunningWorkers } from '../jobs/workers.ts';
@@ -34,6 +36,8 @@ export interface StartOptions {
   initialSync?: boolean;
   eventConcurrency?: number;
   sweepEveryMs?: number;
+  /** Tests: answer callbacks with these credentials instead of the configured (or sandbox) ones. */
+  callbackCredentials?: CallbackCredentials;
 }
 
 export interface RunningProduct {
@@ -97,7 +101,8 @@ export async function startProduct(options: StartOptions): Promise<RunningProduc
       queues,
       wecom,
       logger,
-      callbackCredentials: () => ({ token: config.wecom.callbackToken, encodingAesKey: config.wecom.callbackAesKey, receiveId: config.wecom.corpId }),
+      policy: new PolicyCache(database.db, config.adminUserIds),
+      callbackCredentials: () => options.callbackCredentials ?? ({ token: config.wecom.callbackToken, encodingAesKey: config.wecom.callbackAesKey, receiveId: config.wecom.corpId }),
       workers: { inProcess: options.role !== 'server', running: () => workers?.running() ?? false },
       ...(simulator ? { sandbox: { simulatorUrl: simulator.url } } : {}),
     };

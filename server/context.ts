@@ -5,6 +5,7 @@ import type { Logger } from './logger.ts';
 import type { WecomClient } from './wecom/client.ts';
 import type { CallbackCredentials } from './wecom/callback-crypto.ts';
 import type { Queues } from '../jobs/queues.ts';
+import type { PolicyCache } from './services/tag-policy.service.ts';
 
 /** What request handlers need, built once at boot (server/boot.ts). */
 export interface AppContext {
@@ -16,6 +17,8 @@ export interface AppContext {
   queues: Queues;
   wecom: WecomClient;
   logger: Logger;
+  /** The tag policy, cached per process and rebuilt when the policy version moves. */
+  policy: PolicyCache;
   callbackCredentials(): CallbackCredentials;
   /** Whether this process runs workers, and whether they are up (for /healthz). */
   workers: { inProcess: boolean; running(): boolean };

@@ -142,6 +142,8 @@ export const transferFailures = pgTable('transfer_failures', {
 /** Corp tag groups and rule-group tag groups (strategyId set) as WeCom reports them. */
 export const tagGroups = pgTable('tag_groups', {
   groupId: text('group_id').primaryKey(),
+  /** Local folder holding this group (deeper nesting than WeCom's group → tag); null = top level. */
+  folderId: integer('folder_id'),
   name: text('name').notNull(),
   order: bigint('order', { mode: 'number' }).notNull().default(0),
   createTime: bigint('create_time', { mode: 'number' }),
@@ -240,3 +242,98 @@ export const settings = pgTable('settings', {
   value: jsonb('value').notNull(),
   updatedAt: updatedAt(),
 });
+
+// ── Tag policy ─────────────────────────────────────────────────────────────────────────────────
+/** Folders arrange corp tag groups into a tree deeper than WeCom's two levels (local only). */
+export const tagFolders = pgTable('tag_folders', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  name: text('name').notNull(),
+  parentId: integer('parent_id'),
+  order: integer('order').notNull().default(0),
+  createdAt: createdAt(),
+});
+
+/** Who is granted an audience: departments (with their sub-departments), members, roles. */
+export interface AudienceGrants {
+  departments: number[];
+  users: string[];
+  /** A role name, optionally limited to members in some departments (e.g. managers in 华东). */
+  roles: { name: string; departments?: number[] }[];
+}
+
+export type PolicyNodeType = 'folder' | 'group' | 'tag';
+export type RuleMode = 'enforce' | 'report';
+
+/** A visibility rule on one node of the tag tree; `use` is always within `see`. */
+export const visibilityRules = pgTable('visibility_rules', {
+  nodeType: text('node_type').$type<PolicyNodeType>().notNull(),
+  nodeId: text('node_id').notNull(),
+  see: jsonb('see').$type<AudienceGrants>().notNull(),
+  use: jsonb('use').$type<AudienceGrants>().notNull(),
+  /** report: edits in the WeCom client that break the rule are audited and reported, not reverted. */
+  mode: text('mode').$type<RuleMode>().notNull().default('enforce'),
+  updatedBy: text('updated_by'),
+  updatedAt: updatedAt(),
+}, (t) => [primaryKey({ columns: [t.nodeType, t.nodeId] })]);
+
+export type PermissionAction = 'view' | 'edit' | 'tag' | 'export' | 'delete' | 'assign' | 'transfer' | 'unmask';
+export type PermissionScope = 'none' | 'own' | 'dept' | 'all';
+
+export const roles = pgTable('roles', {
+  name: text('name').primaryKey(),
+  label: text('label').notNull(),
+  builtin: boolean('builtin').notNull().default(false),
+  scopes: jsonb('scopes').$type<Record<PermissionAction, PermissionScope>>().notNull(),
+  createdAt: createdAt(),
+});
+
+/** Roles named by admins (admins from ADMIN_USERIDS/app_admins and department leaders are implicit). */
+export const memberRoles = pgTable('member_roles', {
+  userid: text('userid').notNull(),
+  role: text('role').notNull(),
+  grantedBy: text('granted_by'),
+  grantedAt: createdAt(),
+}, (t) => [primaryKey({ columns: [t.userid, t.role] })]);
+
+/** Append-only audit trail, hash-chained: each row's hash covers its content and the previous hash. */
+export const auditLog = pgTable('audit_log', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  actor: text('actor'),
+  action: text('action').notNull(),
+  subjectType: text('subject_type').notNull(),
+  subjectId: text('subject_id').notNull(),
+  outcome: text('outcome').$type<'allowed' | 'denied' | 'done' | 'reverted' | 'reported' | 'failed'>().notNull(),
+  details: jsonb('details').$type<Record<string, unknown>>().notNull(),
+  prevHash: text('prev_hash').notNull(),
+  hash: text('hash').notNull(),
+}, (t) => [index('audit_log_subject').on(t.subjectType, t.subjectId), index('audit_log_actor').on(t.actor, t.id)]);
+
+// ── Contact ways (「联系我」) and auto-tagging ─────────────────────────────────────────────────────
+export interface ContactWayRules {
+  /** Corp and rule-group tag ids applied to the customer on add. */
+  tagIds: string[];
+  owner: { mode: 'adder' } | { mode: 'round_robin'; departmentId: number } | { mode: 'fixed'; userid: string };
+  remarkTemplate?: string;
+  descriptionTemplate?: string;
+  welcome?: { text?: string; attachments?: Record<string, unknown>[] };
+}
+
+export const contactWays = pgTable('contact_ways', {
+  configId: text('config_id').primaryKey(),
+  state: text('state').notNull(),
+  type: integer('type').notNull(),
+  scene: integer('scene').notNull(),
+  skipVerify: boolean('skip_verify').notNull().default(true),
+  users: jsonb('users').$type<string[]>().notNull(),
+  parties: jsonb('parties').$type<number[]>().notNull(),
+  remark: text('remark'),
+  qrCode: text('qr_code'),
+  rules: jsonb('rules').$type<ContactWayRules>().notNull(),
+  /** Round-robin position for owner assignment. */
+  rotation: integer('rotation').notNull().default(0),
+  createdBy: text('created_by'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+}, (t) => [uniqueIndex('contact_ways_state').on(t.state)]);

@@ -3,6 +3,7 @@ import type { Database, Queryable } from '../db/database.ts';
 import { departments, memberDepartments, members, sessions } from '../db/schema.ts';
 import type { WecomClient } from '../wecom/client.ts';
 import type { WecomUser } from '../wecom/api-types.ts';
+import { bumpPolicyVersion } from './policy-version.ts';
 
 /** WeCom member status 5 = left. Members who left keep their rows (history) but lose all access. */
 export const MEMBER_LEFT = 5;
@@ -24,12 +25,14 @@ export async function upsertMember(db: Queryable, user: WecomUser): Promise<void
   const rows = (user.department ?? []).map((departmentId, i) => ({ userid: user.userid, departmentId, isLeader: user.is_leader_in_dept?.[i] === 1 }));
   if (rows.length) await db.insert(memberDepartments).values(rows).onConflictDoNothing();
   if (left) await db.delete(sessions).where(eq(sessions.userid, user.userid));
+  await bumpPolicyVersion(db);
 }
 
 /** Marks a member as left without a WeCom read (user/get answers 60111 for deleted members). */
 export async function markMemberLeft(db: Queryable, userid: string): Promise<void> {
   await db.update(members).set({ status: MEMBER_LEFT, leftAt: sql`coalesce(${members.leftAt}, now())`, syncedAt: sql`now()` }).where(eq(members.userid, userid));
   await db.delete(sessions).where(eq(sessions.userid, userid));
+  await bumpPolicyVersion(db);
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -58,6 +61,7 @@ export async function syncOrganization(db: Database, wecom: WecomClient, onProgr
     }
     const ids = department.map((d) => d.id);
     await tx.update(departments).set({ removedAt: sql`now()` }).where(and(isNull(departments.removedAt), ids.length ? notInArray(departments.id, ids) : undefined));
+    await bumpPolicyVersion(tx);
   });
   const roots = department.filter((d) => !department.some((p) => p.id === d.parentid));
   const listed = new Map<string, true>();

@@ -3,6 +3,7 @@ import type { Database, Queryable } from '../db/database.ts';
 import { relationTags, strategies, strategyRanges, tagGroups, tags } from '../db/schema.ts';
 import type { WecomClient } from '../wecom/client.ts';
 import type { CorpTagGroup } from '../wecom/api-types.ts';
+import { bumpPolicyVersion } from './policy-version.ts';
 
 /**
  * Keeps the local tag library equal to WeCom's: corp tag groups and tags, rule groups with their
@@ -12,6 +13,7 @@ import type { CorpTagGroup } from '../wecom/api-types.ts';
 type GroupLike = Pick<CorpTagGroup, 'group_id' | 'group_name' | 'create_time' | 'order' | 'deleted' | 'tag'>;
 
 async function upsertGroups(db: Queryable, groups: GroupLike[], strategyId: number | null): Promise<void> {
+  await bumpPolicyVersion(db);
   for (const group of groups) {
     const deletedAt = group.deleted ? sql`coalesce(${tagGroups.deletedAt}, now())` : null;
     await db.insert(tagGroups).values({
@@ -37,6 +39,7 @@ async function upsertGroups(db: Queryable, groups: GroupLike[], strategyId: numb
 
 /** Marks tags and groups that WeCom no longer lists (within one scope) as deleted. */
 async function markMissingDeleted(db: Queryable, scope: { strategyId: number | null }, groupIds: string[], tagIds: string[]): Promise<void> {
+  await bumpPolicyVersion(db);
   const inScopeGroups = scope.strategyId === null ? isNull(tagGroups.strategyId) : eq(tagGroups.strategyId, scope.strategyId);
   const inScopeTags = scope.strategyId === null ? isNull(tags.strategyId) : eq(tags.strategyId, scope.strategyId);
   await db.update(tagGroups).set({ deletedAt: sql`now()` })
@@ -75,6 +78,7 @@ export async function syncCorpTagsChanged(db: Database, wecom: WecomClient, chan
 }
 
 async function markDeleted(db: Queryable, id: string, isGroup: boolean): Promise<void> {
+  await bumpPolicyVersion(db);
   if (isGroup) await db.update(tagGroups).set({ deletedAt: sql`coalesce(${tagGroups.deletedAt}, now())` }).where(eq(tagGroups.groupId, id));
   const gone = await db.update(tags).set({ deletedAt: sql`coalesce(${tags.deletedAt}, now())` })
     .where(isGroup ? eq(tags.groupId, id) : eq(tags.tagId, id))
@@ -104,6 +108,7 @@ export async function syncStrategies(db: Database, wecom: WecomClient): Promise<
       await tx.delete(strategyRanges).where(eq(strategyRanges.strategyId, strategy_id));
       const keys = range.map((r) => (r.type === 1 ? `u:${r.userid}` : `d:${r.partyid}`));
       if (keys.length) await tx.insert(strategyRanges).values([...new Set(keys)].map((rangeKey) => ({ strategyId: strategy_id, rangeKey })));
+      await bumpPolicyVersion(tx);
     });
     await syncStrategyTags(db, wecom, strategy_id);
     seen.push(strategy_id);

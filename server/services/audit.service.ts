@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { desc, sql } from 'drizzle-orm';
+import type { Queryable } from '../db/database.ts';
+import { auditLog } from '../db/schema.ts';
+
+export type AuditOutcome = typeof auditLog.$inferInsert['outcome'];
+
+export interface AuditEntry {
+  actor: string | null;
+  action: string;
+  subjectType: string;
+  subjectId: string;
+  outcome: AuditOutcome;
+  /** Ids, names and decisions only: masked fields and phone numbers never go here. */
+  details?: Record<string, unknown>;
+}
+
+const GENESIS = '0'.repeat(64);
+
+function hashOf(prevHash: string, entry: AuditEntry, at: string): string {
+  const content = JSON.stringify([prevHash, at, entry.actor, entry.action, entry.subjectType, entry.subjectId, entry.outcome, entry.details ?? {}]);
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/**
+ * Appends to the audit log inside the caller's transaction, so the record and the change commit or
+ * roll back together. Entries are chained (each hash covers the previous one); the chain is
+ * serialised with a transaction-scoped advisory lock.
+ */
+export async function audit(tx: Queryable, entry: AuditEntry): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext('audit_log'))`);
+  const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.id)).limit(1);
+  const prevHash = last?.hash ?? GENESIS;
+  const at = new Date().toISOString();
+  await tx.insert(auditLog).values({
+    at: new Date(at), actor: entry.actor, action: entry.action, subjectType: entry.subjectType, subjectId: entry.subjectId,
+    outcome: entry.outcome, details: entry.details ?? {}, prevHash, hash: hashOf(prevHash, entry, at),
+  });
+}
+
+/** Re-computes the chain; returns the id of the first entry that does not match, or null. */
+export async function verifyAuditChain(db: Queryable): Promise<number | null> {
+  const rows = await db.select().from(auditLog).orderBy(auditLog.id);
+  let prev = GENESIS;
+  for (const row of rows) {
+    const expected = hashOf(prev, { actor: row.actor, action: row.action, subjectType: row.subjectType, subjectId: row.subjectId, outcome: row.outcome, details: row.details }, row.at.toISOString());
+    if (row.prevHash !== prev || row.hash !== expected) return row.id;
+    prev = row.hash;
+  }
+  return null;
+}

@@ -10,12 +10,12 @@ import axios from 'axios';
 import type { AxiosInstance } from 'axios';
 import type { Redis } from 'ioredis';
 import {
-  HTTP_STATUS_ERRCODE,
-  INVALID_RESPONSE_ERRCODE,
-  NETWORK_ERRCODE,
   REFRESHABLE_TOKEN_ERRCODES,
   WecomApiError,
   WecomNetworkError,
+  httpStatusFailure,
+  invalidResponse,
+  networkFailure,
   redact,
 } from './errors.ts';
 import { TokenCache } from './token-cache.ts';
@@ -51,6 +51,16 @@ export interface WecomClientOptions {
 
 type Query = Record<string, string | number | boolean | undefined>;
 type Method = 'GET' | 'POST';
+
+interface CallOptions {
+  /** Transient failures retried within this call. */
+  maxRetries: number;
+  /**
+   * False for writes that must not happen twice (send a message, create a contact way, start a
+   * transfer): a failure after which WeCom may have applied the request is then not repeated.
+   */
+  idempotent: boolean;
+}
 
 const GETTOKEN_PATH = '/cgi-bin/gettoken';
 const MAX_BACKOFF_MS = 30_000;
@@ -95,11 +105,16 @@ export class WecomClient {
   // ── core ──────────────────────────────────────────────────────────────────────────────────────────
 
   get<T>(path: string, query?: Query): Promise<T> {
-    return this.call<T>('GET', path, query, undefined, this.maxTransientRetries);
+    return this.call<T>('GET', path, query, undefined, { maxRetries: this.maxTransientRetries, idempotent: true });
   }
 
   post<T>(path: string, body: unknown, query?: Query): Promise<T> {
-    return this.call<T>('POST', path, query, body, this.maxTransientRetries);
+    return this.call<T>('POST', path, query, body, { maxRetries: this.maxTransientRetries, idempotent: true });
+  }
+
+  /** POST for writes that must not be applied twice (see CallOptions.idempotent). */
+  private postOnce<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('POST', path, undefined, body, { maxRetries: this.maxTransientRetries, idempotent: false });
   }
 
   /** The app's access token (cached; fetched from WeCom when missing or expired). */
@@ -127,7 +142,7 @@ export class WecomClient {
     }
   }
 
-  private async call<T>(method: Method, path: string, query: Query | undefined, body: unknown, maxRetries: number): Promise<T> {
+  private async call<T>(method: Method, path: string, query: Query | undefined, body: unknown, options: CallOptions): Promise<T> {
     let refreshed = false;
     let transientFailures = 0;
     for (;;) {
@@ -144,7 +159,9 @@ export class WecomClient {
           await this.tokens.invalidate(`${this.keyBase}:access_token`, token);
           continue;
         }
-        if (err.kind === 'transient' && transientFailures < maxRetries) {
+        // A write that may have been applied is not repeated; a failed token fetch sent nothing yet.
+        const repeatable = options.idempotent || !token || !(err instanceof WecomNetworkError && err.maybeApplied);
+        if (err.kind === 'transient' && repeatable && transientFailures < options.maxRetries) {
           await this.backoff(path, err, transientFailures++);
           continue;
         }
@@ -185,19 +202,10 @@ export class WecomClient {
       status = res.status;
       data = res.data;
     } catch (err) {
-      throw networkError(path, err, this.timeoutMs, secrets);
+      const code = axios.isAxiosError(err) ? err.code : undefined;
+      throw networkFailure(path, { code, message: err instanceof Error ? err.message : String(err) }, this.timeoutMs, secrets);
     }
-    if (status >= 400) {
-      const transient = status >= 500 || status === 429;
-      throw new WecomNetworkError({
-        errcode: HTTP_STATUS_ERRCODE,
-        errmsg: '',
-        path,
-        httpStatus: status,
-        kind: transient ? 'transient' : 'permanent',
-        text: `HTTP ${status} instead of a WeCom answer${transient ? ': retry later' : ': check WECOM_API_BASE'}`,
-      });
-    }
+    if (status >= 400) throw httpStatusFailure(path, status);
     if (typeof data !== 'object' || data === null) {
       throw invalidResponse(path, `HTTP ${status} with a body that is not JSON: check WECOM_API_BASE`);
     }
@@ -225,7 +233,7 @@ export class WecomClient {
   private ticket(name: string, path: string, query: Query): Promise<string> {
     const fetchTicket = async (): Promise<FetchedCredential> => {
       // One attempt while holding the lock; transient failures are retried outside it.
-      const reply = await this.call<Api.TicketResponse>('GET', path, query, undefined, 0);
+      const reply = await this.call<Api.TicketResponse>('GET', path, query, undefined, { maxRetries: 0, idempotent: true });
       if (typeof reply.ticket !== 'string' || !reply.ticket || typeof reply.expires_in !== 'number') {
         throw invalidResponse(path, 'answered without ticket/expires_in');
       }
@@ -293,7 +301,7 @@ export class WecomClient {
   }
 
   /** One page of batch/get_by_user for at most 100 members. */
-  batchGetByUser(userids: string[], cursor?: string, limit = 100): Promise<Api.BatchGetByUserResponse> {
+  async batchGetByUser(userids: string[], cursor?: string, limit = 100): Promise<Api.BatchGetByUserResponse> {
     if (userids.length === 0 || userids.length > 100) {
       throw new RangeError(`batchGetByUser takes 1 to 100 userids, got ${userids.length}`);
     }
@@ -346,15 +354,9 @@ export class WecomClient {
   // ── rule groups and rule-group tags (§5) ──────────────────────────────────────────────────────────
 
   /** Every rule group this app created (ids only), following the cursor. */
-  async listStrategies(): Promise<{ strategy_id: number }[]> {
-    const path = '/cgi-bin/externalcontact/customer_strategy/list';
-    const all: { strategy_id: number }[] = [];
-    for await (const page of this.pages(path, (cursor) =>
-      this.post<Api.StrategyListResponse>(path, { cursor: cursor ?? '', limit: 1000 }),
-    )) {
-      all.push(...(page.strategy ?? []));
-    }
-    return all;
+  listStrategies(): Promise<{ strategy_id: number }[]> {
+    return this.collect('/cgi-bin/externalcontact/customer_strategy/list', (cursor) => ({ cursor, limit: 1000 }),
+      (page: Api.StrategyListResponse) => page.strategy);
   }
 
   getStrategy(strategyId: number): Promise<Api.StrategyGetResponse> {
@@ -362,19 +364,13 @@ export class WecomClient {
   }
 
   /** The rule group's whole management range, following the cursor. */
-  async getStrategyRange(strategyId: number): Promise<Api.StrategyRange[]> {
-    const path = '/cgi-bin/externalcontact/customer_strategy/get_range';
-    const all: Api.StrategyRange[] = [];
-    for await (const page of this.pages(path, (cursor) =>
-      this.post<Api.StrategyRangeResponse>(path, { strategy_id: strategyId, cursor: cursor ?? '', limit: 1000 }),
-    )) {
-      all.push(...(page.range ?? []));
-    }
-    return all;
+  getStrategyRange(strategyId: number): Promise<Api.StrategyRange[]> {
+    return this.collect('/cgi-bin/externalcontact/customer_strategy/get_range',
+      (cursor) => ({ strategy_id: strategyId, cursor, limit: 1000 }), (page: Api.StrategyRangeResponse) => page.range);
   }
 
   createStrategy(body: Api.CreateStrategyRequest): Promise<Api.CreateStrategyResponse> {
-    return this.post('/cgi-bin/externalcontact/customer_strategy/create', body);
+    return this.postOnce('/cgi-bin/externalcontact/customer_strategy/create', body);
   }
 
   async editStrategy(body: Api.EditStrategyRequest): Promise<void> {
@@ -408,7 +404,7 @@ export class WecomClient {
   // ── contact ways and welcome messages (§6) ────────────────────────────────────────────────────────
 
   addContactWay(body: Api.AddContactWayRequest): Promise<Api.AddContactWayResponse> {
-    return this.post('/cgi-bin/externalcontact/add_contact_way', body);
+    return this.postOnce('/cgi-bin/externalcontact/add_contact_way', body);
   }
 
   getContactWay(configId: string): Promise<Api.GetContactWayResponse> {
@@ -416,15 +412,9 @@ export class WecomClient {
   }
 
   /** Contact-way ids created in the window (WeCom default: the last 90 days), following the cursor. */
-  async listContactWays(request: Api.ListContactWayRequest = {}): Promise<{ config_id: string }[]> {
-    const path = '/cgi-bin/externalcontact/list_contact_way';
-    const all: { config_id: string }[] = [];
-    for await (const page of this.pages(path, (cursor) =>
-      this.post<Api.ListContactWayResponse>(path, { limit: 1000, ...request, cursor: cursor ?? '' }),
-    )) {
-      all.push(...(page.contact_way ?? []));
-    }
-    return all;
+  listContactWays(request: Api.ListContactWayRequest = {}): Promise<{ config_id: string }[]> {
+    return this.collect('/cgi-bin/externalcontact/list_contact_way', (cursor) => ({ limit: 1000, ...request, cursor }),
+      (page: Api.ListContactWayResponse) => page.contact_way);
   }
 
   async updateContactWay(body: Api.UpdateContactWayRequest): Promise<void> {
@@ -436,14 +426,14 @@ export class WecomClient {
   }
 
   async sendWelcomeMsg(body: Api.SendWelcomeMsgRequest): Promise<void> {
-    await this.post('/cgi-bin/externalcontact/send_welcome_msg', body);
+    await this.postOnce('/cgi-bin/externalcontact/send_welcome_msg', body);
   }
 
   // ── transfers (§7) ────────────────────────────────────────────────────────────────────────────────
 
   /** In-service transfer; per-customer errcode 0 only means the handover started. */
   transferCustomer(body: Api.TransferCustomerRequest): Promise<Api.TransferCustomerResponse> {
-    return this.post('/cgi-bin/externalcontact/transfer_customer', body);
+    return this.postOnce('/cgi-bin/externalcontact/transfer_customer', body);
   }
 
   /** Status of every customer in an in-service handover, following the cursor. */
@@ -452,20 +442,13 @@ export class WecomClient {
   }
 
   /** Every customer of members who left and was not reassigned yet, following the cursor. */
-  async getUnassignedList(): Promise<Api.UnassignedItem[]> {
-    const path = '/cgi-bin/externalcontact/get_unassigned_list';
-    const all: Api.UnassignedItem[] = [];
-    for await (const page of this.pages(path, (cursor) =>
-      this.post<Api.UnassignedListResponse>(path, { cursor: cursor ?? '', page_size: 1000 }),
-    )) {
-      all.push(...(page.info ?? []));
-      if (page.is_last) break;
-    }
-    return all;
+  getUnassignedList(): Promise<Api.UnassignedItem[]> {
+    return this.collect('/cgi-bin/externalcontact/get_unassigned_list', (cursor) => ({ cursor, page_size: 1000 }),
+      (page: Api.UnassignedListResponse) => page.info);
   }
 
   resignedTransferCustomer(body: Api.ResignedTransferCustomerRequest): Promise<Api.TransferCustomerResponse> {
-    return this.post('/cgi-bin/externalcontact/resigned/transfer_customer', body);
+    return this.postOnce('/cgi-bin/externalcontact/resigned/transfer_customer', body);
   }
 
   /** Status of every customer in a resigned-member handover, following the cursor. */
@@ -473,31 +456,36 @@ export class WecomClient {
     return this.transferResults('/cgi-bin/externalcontact/resigned/transfer_result', handoverUserid, takeoverUserid);
   }
 
-  private async transferResults(path: string, handover: string, takeover: string): Promise<Api.TransferResultItem[]> {
-    const all: Api.TransferResultItem[] = [];
-    for await (const page of this.pages(path, (cursor) => {
-      const body: Api.TransferResultRequest = { handover_userid: handover, takeover_userid: takeover, cursor: cursor ?? '' };
-      return this.post<Api.TransferResultResponse>(path, body);
-    })) {
-      all.push(...(page.customer ?? []));
-    }
-    return all;
+  private transferResults(path: string, handover: string, takeover: string): Promise<Api.TransferResultItem[]> {
+    return this.collect(path, (cursor): Api.TransferResultRequest => ({ handover_userid: handover, takeover_userid: takeover, cursor }),
+      (page: Api.TransferResultResponse) => page.customer);
   }
 
   // ── messages ──────────────────────────────────────────────────────────────────────────────────────
 
   /** message/send; `agentid` defaults to the client's agentId. */
-  sendAppMessage(body: Api.AppMessageRequest): Promise<Api.AppMessageResponse> {
+  async sendAppMessage(body: Api.AppMessageRequest): Promise<Api.AppMessageResponse> {
     const agentid = body.agentid ?? this.agentId;
     if (agentid === undefined) throw new TypeError('sendAppMessage needs an agentid: set WECOM_AGENT_ID');
-    return this.post('/cgi-bin/message/send', { ...body, agentid });
+    return this.postOnce('/cgi-bin/message/send', { ...body, agentid });
   }
 
   addMsgTemplate(body: Api.AddMsgTemplateRequest): Promise<Api.AddMsgTemplateResponse> {
-    return this.post('/cgi-bin/externalcontact/add_msg_template', body);
+    return this.postOnce('/cgi-bin/externalcontact/add_msg_template', body);
   }
 
   // ── paging ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Every item of a POST cursor API: `body(cursor)` per page ('' first), `items(page)` picked and joined. */
+  private async collect<P extends { next_cursor?: string }, I>(
+    path: string,
+    body: (cursor: string) => object,
+    items: (page: P) => I[] | undefined,
+  ): Promise<I[]> {
+    const all: I[] = [];
+    for await (const page of this.pages(path, (cursor) => this.post<P>(path, body(cursor ?? '')))) all.push(...(items(page) ?? []));
+    return all;
+  }
 
   /** Pages of a cursor API: first call without a cursor, then `next_cursor` until it is empty. */
   private async *pages<P extends { next_cursor?: string }>(
@@ -510,29 +498,10 @@ export class WecomClient {
       const page = await fetchPage(cursor);
       yield page;
       cursor = page.next_cursor || undefined;
-      if (!cursor) return;
+      if (!cursor || (page as { is_last?: boolean }).is_last === true) return;
       if (seen.has(cursor)) throw invalidResponse(path, 'the same next_cursor was returned twice');
       seen.add(cursor);
     }
     throw invalidResponse(path, `more than ${MAX_PAGES} pages`);
   }
-}
-
-function invalidResponse(path: string, what: string): WecomNetworkError {
-  return new WecomNetworkError({ errcode: INVALID_RESPONSE_ERRCODE, errmsg: '', path, kind: 'permanent', text: `unexpected answer: ${what}` });
-}
-
-function networkError(path: string, err: unknown, timeoutMs: number, secrets: (string | undefined)[]): WecomNetworkError {
-  const code = axios.isAxiosError(err) ? err.code : undefined;
-  const timedOut = code === 'ETIMEDOUT' || code === 'ECONNABORTED';
-  // Only the error code and a scrubbed message: an axios error carries the request URL with the token.
-  const detail = err instanceof Error ? scrubQuery(redact(err.message, secrets)) : 'unknown error';
-  const text = timedOut
-    ? `no answer within ${timeoutMs} ms (timeout): retry later`
-    : `network error${code ? ` ${code}` : ''} (${detail}): check connectivity to WECOM_API_BASE; retry later`;
-  return new WecomNetworkError({ errcode: NETWORK_ERRCODE, errmsg: '', path, kind: 'transient', text, ...(code ? { networkCode: code } : {}) });
-}
-
-function scrubQuery(text: string): string {
-  return text.replace(/(access_token|corpsecret)=[^&\s"']*/gi, '$1=[redacted]').replace(/https?:\/\/\S+/g, '[url]');
 }

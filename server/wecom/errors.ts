@@ -181,11 +181,67 @@ export class WecomNetworkError extends WecomApiError {
   override readonly name: string = 'WecomNetworkError';
   /** Node/axios error code such as ECONNREFUSED or ETIMEDOUT, when there was one. */
   readonly networkCode: string | undefined;
+  /**
+   * True when WeCom may have applied the request although no answer arrived (timeout, connection
+   * reset, HTTP 5xx). The client does not repeat non-idempotent writes (send a message, create a
+   * contact way, start a transfer) after such a failure; whoever retries later should check first.
+   */
+  readonly maybeApplied: boolean;
 
-  constructor(init: WecomApiErrorInit & { networkCode?: string }) {
+  constructor(init: WecomApiErrorInit & { networkCode?: string; maybeApplied?: boolean }) {
     super(init);
     this.networkCode = init.networkCode;
+    this.maybeApplied = init.maybeApplied ?? false;
   }
+}
+
+/** Connection errors after which the request certainly never reached WeCom. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * A request that got no answer. Only the error code and a scrubbed message are kept: the original
+ * (axios) error carries the request URL and config, which hold the token or the secret.
+ */
+export function networkFailure(
+  path: string,
+  failure: { code?: string | undefined; message: string },
+  timeoutMs: number,
+  secrets: readonly (string | undefined)[],
+): WecomNetworkError {
+  const { code } = failure;
+  const timedOut = code === 'ETIMEDOUT' || code === 'ECONNABORTED';
+  const detail = scrubUrls(redact(failure.message, secrets));
+  const text = timedOut
+    ? `no answer within ${timeoutMs} ms (timeout): retry later`
+    : `network error${code ? ` ${code}` : ''} (${detail}): check connectivity to WECOM_API_BASE; retry later`;
+  return new WecomNetworkError({
+    errcode: NETWORK_ERRCODE,
+    errmsg: '',
+    path,
+    kind: 'transient',
+    text,
+    networkCode: code,
+    maybeApplied: !(code !== undefined && NOT_SENT_CODES.has(code)),
+  });
+}
+
+/** An HTTP error status instead of a WeCom JSON answer (WeCom itself always answers 200). */
+export function httpStatusFailure(path: string, status: number): WecomNetworkError {
+  const transient = status >= 500 || status === 429;
+  return new WecomNetworkError({
+    errcode: HTTP_STATUS_ERRCODE,
+    errmsg: '',
+    path,
+    httpStatus: status,
+    kind: transient ? 'transient' : 'permanent',
+    text: `HTTP ${status} instead of a WeCom answer${transient ? ': retry later' : ': check WECOM_API_BASE'}`,
+    maybeApplied: status >= 500,
+  });
+}
+
+/** An answer that is not what the API documents (not JSON, missing fields, looping cursor). */
+export function invalidResponse(path: string, what: string): WecomNetworkError {
+  return new WecomNetworkError({ errcode: INVALID_RESPONSE_ERRCODE, errmsg: '', path, kind: 'permanent', text: `unexpected answer: ${what}` });
 }
 
 export function isWecomApiError(err: unknown): err is WecomApiError {
@@ -209,6 +265,10 @@ function stripQuery(path: string): string {
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+function scrubUrls(text: string): string {
+  return text.replace(/(access_token|corpsecret)=[^&\s"']*/gi, '$1=[redacted]').replace(/https?:\/\/\S+/g, '[url]');
 }
 
 /** Replaces every occurrence of the given secrets (token, app secret) in a text. */

@@ -79,7 +79,7 @@ export class TokenCache {
       const acquired = await this.redis.set(lockKey, lockId, 'PX', this.lockTtlMs, 'NX');
       if (acquired === 'OK') {
         try {
-          return await this.refreshHoldingLock(key, failedKey, fetch);
+          return await this.refreshHoldingLock(key, failedKey, path, fetch);
         } finally {
           await this.redis.eval(RELEASE_IF_OWNER, 1, lockKey, lockId);
         }
@@ -100,12 +100,13 @@ export class TokenCache {
   private async refreshHoldingLock(
     key: string,
     failedKey: string,
+    path: string,
     fetch: () => Promise<FetchedCredential>,
   ): Promise<string> {
     // Another process may have stored a value between our read and our lock.
     const [cached, failed] = await this.redis.mget(key, failedKey);
     if (cached) return cached;
-    if (failed) throw rememberedFailure(failed, '');
+    if (failed) throw rememberedFailure(failed, path);
     let fresh: FetchedCredential;
     try {
       fresh = await fetch();

@@ -5,8 +5,10 @@ import {
   WecomApiError,
   WecomNetworkError,
   describeErrcode,
+  httpStatusFailure,
   isConfigError,
   isTransient,
+  networkFailure,
   redact,
 } from '../../server/wecom/errors.ts';
 
@@ -94,5 +96,39 @@ describe('WecomApiError', () => {
     expect(redact('token TOKEN123 again TOKEN123, secret s3cret!', ['TOKEN123', 's3cret!', undefined])).toBe(
       'token [redacted] again [redacted], secret [redacted]',
     );
+  });
+});
+
+describe('failures without a WeCom answer', () => {
+  const secrets = ['TOKEN-abcdef', 'the-app-secret'];
+
+  it('a refused connection was certainly not applied; a timeout or reset may have been', () => {
+    expect(networkFailure('/p', { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' }, 1000, secrets).maybeApplied).toBe(false);
+    expect(networkFailure('/p', { code: 'ETIMEDOUT', message: 'timeout of 1000ms exceeded' }, 1000, secrets).maybeApplied).toBe(true);
+    expect(networkFailure('/p', { code: 'ECONNRESET', message: 'socket hang up' }, 1000, secrets).maybeApplied).toBe(true);
+    expect(httpStatusFailure('/p', 502).maybeApplied).toBe(true);
+    expect(httpStatusFailure('/p', 429).maybeApplied).toBe(false);
+  });
+
+  it('timeouts and network errors are transient -1000; HTTP 5xx transient, 4xx permanent', () => {
+    const timeout = networkFailure('/cgi-bin/user/get', { code: 'ECONNABORTED', message: 'x' }, 1234, secrets);
+    expect(timeout.errcode).toBe(-1000);
+    expect(timeout.kind).toBe('transient');
+    expect(timeout.message).toContain('1234 ms');
+    expect(httpStatusFailure('/p', 503).kind).toBe('transient');
+    expect(httpStatusFailure('/p', 404).kind).toBe('permanent');
+  });
+
+  it('never carries the token, the secret or a URL from the underlying error', () => {
+    const err = networkFailure(
+      '/cgi-bin/gettoken',
+      { code: 'EPROTO', message: 'bad thing at https://qyapi.weixin.qq.com/cgi-bin/gettoken?corpid=ww1&corpsecret=the-app-secret and TOKEN-abcdef' },
+      1000,
+      secrets,
+    );
+    expect(err.message).not.toContain('the-app-secret');
+    expect(err.message).not.toContain('TOKEN-abcdef');
+    expect(err.message).not.toContain('https://');
+    expect(err.message).toContain('EPROTO');
   });
 });

@@ -87,7 +87,7 @@ export class CallbackDispatcher {
   private timers = new Set<NodeJS.Timeout>();
   private controllers = new Set<AbortController>();
   private closed = false;
-  private chain: Promise<void> = Promise.resolve();
+  private chains = new Map<string, Promise<void>>();
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -119,14 +119,20 @@ export class CallbackDispatcher {
       `<xml><ToUserName>${cdata(target.corpId)}</ToUserName><AgentID>${cdata(String(target.agentId))}</AgentID>` +
       `<Encrypt>${cdata(encrypted)}</Encrypt></xml>`;
     this.active++;
-    // First attempts go out one after another, in event order, so a receiver sees events in the
-    // order they happened (retries are scheduled independently and may interleave).
-    this.chain = this.chain
+    // First attempts for the same customer (or tag) go out one after another, in event order, so a
+    // receiver sees e.g. del_external_contact before the add that follows it; events about different
+    // customers go out in parallel, as WeCom's do. Retries are scheduled independently.
+    const key = event.ExternalUserID ?? event.Id ?? '';
+    const next = (this.chains.get(key) ?? Promise.resolve())
       .then(() => this.attempt(record, config, encrypted, body, 0))
       .catch((error: unknown) => {
         this.options.log(`callback #${record.id} failed unexpectedly: ${String(error)}`);
         this.finish(record);
       });
+    this.chains.set(key, next);
+    void next.then(() => {
+      if (this.chains.get(key) === next) this.chains.delete(key);
+    });
     return record;
   }
 

@@ -33,6 +33,9 @@ export function transfersRouter(ctx: SimContext): Router {
     const handover = ctx.corp.member(input.handover_userid);
     const takeover = ctx.corp.member(input.takeover_userid);
     if (kind === 'resigned' && handover.status !== 5) fail(40097, handover.userid);
+    // A member who left is gone from the address book for in-service APIs: this catches resigned
+    // transfers sent to the in-service endpoint, a mistake real integrations make.
+    if (kind === 'onjob' && handover.status === 5) fail(60111, `${handover.userid} has left: use resigned/transfer_customer`);
     if (handover.userid === takeover.userid) fail(40130);
     if (takeover.status !== 1) fail(60111, `${takeover.userid} is not an active member`);
     const now = ctx.clock.now();

@@ -13,7 +13,7 @@ let receiver: Receiver;
 
 beforeAll(async () => {
   receiver = await startReceiver();
-  sim = await startSimulator({ callbackTimeoutMs: 300, callbackRetryDelaysMs: [20, 20, 20] });
+  sim = await startSimulator({ callbackTimeoutMs: 1000, callbackRetryDelaysMs: [20, 20, 20] });
   client = new Client(sim);
 });
 afterAll(async () => {
@@ -107,7 +107,7 @@ describe('event delivery', () => {
   });
 
   it('retries when the receiver answers after the deadline', async () => {
-    receiver.plan.push({ delayMs: 800 });
+    receiver.plan.push({ delayMs: 1500 });
     await client.ok('customers/add', { userid: 'boss' });
     await sim.idle();
     const { json } = await client.control('callbacks');

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, } from './free-port.ts';
+import { freePort } from './free-port.ts';
 import { waitForPort } from './private-redis.ts';
 
 /**
@@ -30,33 +30,44 @@ export function findPostgresBin(): string | undefined {
 
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
-function asOwner(command: string, args: string[]): [string, string[]] {
-  return isRoot() ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+/**
+ * As root, PostgreSQL's processes run as the `postgres` user. They are spawned with that uid/gid
+ * directly (not through runuser), so signals reach the postmaster itself and a stop is a real stop.
+ */
+function ownerIds(): { uid: number; gid: number } | undefined {
+  if (!isRoot()) return undefined;
+  const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) throw new Error(`running as root needs the "postgres" user that Debian's package creates. Run: ${POSTGRES_INSTALL_HINT}`);
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
-export async function startPrivatePostgres(options: { dir: string; port?: number }): Promise<PrivatePostgres> {
+export interface PrivatePostgresOptions {
+  dir: string;
+  port?: number;
+  /** fsync on (durable commits, for benchmarks); off by default, which only speeds up tests. */
+  durable?: boolean;
+}
+
+export async function startPrivatePostgres(options: PrivatePostgresOptions): Promise<PrivatePostgres> {
   const bin = findPostgresBin();
   if (!bin) throw new Error(`PostgreSQL is not installed. Run: ${POSTGRES_INSTALL_HINT}`);
   const port = options.port ?? (await freePort());
   const dataDir = join(options.dir, 'pgdata');
   mkdirSync(options.dir, { recursive: true });
-  if (isRoot()) {
-    const postgresUser = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-    const groupOf = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-    chownSync(options.dir, Number(postgresUser.stdout.trim()), Number(groupOf.stdout.trim()));
-  }
+  const owner = ownerIds();
+  if (owner) chownSync(options.dir, owner.uid, owner.gid);
+  const asOwner = { ...(owner ?? {}), env: { ...process.env, HOME: options.dir } };
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    const [cmd, args] = asOwner(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '-N']);
-    const result = spawnSync(cmd, args, { encoding: 'utf8' });
+    const result = spawnSync(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '-N'], { ...asOwner, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`initdb failed: ${result.stderr || result.stdout}`);
   }
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    const [cmd, args] = asOwner(join(bin, 'postgres'), [
+    child = spawn(join(bin, 'postgres'), [
       '-D', dataDir, '-p', String(port), '-k', options.dir, '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'fsync=off', '-c', 'synchronous_commit=on', '-c', 'max_connections=200', '-c', 'full_page_writes=off',
-    ]);
-    child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      '-c', `fsync=${options.durable ? 'on' : 'off'}`, '-c', 'synchronous_commit=on', '-c', 'max_connections=200', '-c', `full_page_writes=${options.durable ? 'on' : 'off'}`,
+    ], { ...asOwner, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
     await waitForPort(port, 20_000, () => (child?.exitCode != null ? `postgres exited: ${stderr.trim().slice(-2000)}` : undefined));

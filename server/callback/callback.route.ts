@@ -1,4 +1,4 @@
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../logger.ts';
 import type { Database } from '../db/database.ts';
@@ -59,7 +59,20 @@ export function callbackRouter(deps: CallbackRouteDeps): Router {
     }
   });
 
-  router.post('/wecom/callback', express.text({ type: () => true, limit: '64kb' }), async (req: Request, res: Response) => {
+  // The body is read here rather than by the app's error handler so that an oversized or unreadable
+  // body is answered and logged like every other rejection.
+  const readBody = express.text({ type: () => true, limit: '64kb' });
+  const body = (req: Request, res: Response, next: NextFunction): void => {
+    readBody(req, res, (error?: unknown) => {
+      if (!error) return next();
+      const { status, type } = error as { status?: number; type?: string };
+      if (status === 413) return reject(res, logger, { status: 413, reason: 'body larger than 64 KB' });
+      if (status && status >= 400 && status < 500) return reject(res, logger, { status: 400, reason: `body could not be read (${type ?? status})` });
+      next(error);
+    });
+  };
+
+  router.post('/wecom/callback', body, async (req: Request, res: Response) => {
     const query = signedQuery.safeParse(req.query);
     if (!query.success) return reject(res, logger, { status: 400, reason: `event query: ${query.error.issues[0]?.message}` });
     if (typeof req.body !== 'string' || req.body.length === 0) return reject(res, logger, { status: 400, reason: 'empty body' });

@@ -23,6 +23,8 @@ export interface CallbackCredentials {
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/** Characters XML 1.0 forbids (tab, LF and CR are allowed): never in a message WeCom sends. */
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 
 export function signatureOf(token: string, timestamp: string, nonce: string, encrypted: string): string {
   return wecomCrypto.getSignature(token, timestamp, nonce, encrypted);
@@ -49,6 +51,11 @@ export function decryptMessage(credentials: CallbackCredentials, encrypted: stri
     if (error instanceof CallbackCryptoError) throw error;
     throw new CallbackCryptoError('undecryptable', 'ciphertext does not decrypt with the configured EncodingAESKey');
   }
+  // CBC has no MAC: a ciphertext changed in one block decrypts to 16 garbled bytes that can happen
+  // to be valid UTF-8 and survive the round trip. WeCom only sends XML or a digit string, where C0
+  // control characters other than tab, LF and CR cannot occur, so such garbage is refused here. (The
+  // msg_signature check is what authenticates the ciphertext; this keeps garbage out of the parser.)
+  if (CONTROL_CHARACTERS.test(decrypted.message)) throw new CallbackCryptoError('undecryptable', 'ciphertext does not decrypt to a well-formed message');
   const expected = Buffer.from(credentials.receiveId);
   const got = Buffer.from(decrypted.id);
   if (expected.length !== got.length || !timingSafeEqual(expected, got)) {

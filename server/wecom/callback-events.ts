@@ -63,6 +63,9 @@ const header = {
   MsgType: z.literal('event'),
 };
 
+/** What every callback message has, event or not. */
+const messageHeader = { ...header, MsgType: text(32) };
+
 const id = text(256);
 
 export const externalContactEventSchema = z.discriminatedUnion('ChangeType', [
@@ -122,8 +125,11 @@ function issuesOf(error: z.ZodError): string {
 /** Validates a decrypted event. Unknown event types pass as `unhandled` (stored, 200, ignored). */
 export function parseEvent(record: Record<string, unknown>): ParsedEvent {
   const fields = stringFields(record);
-  const base = z.object(header).safeParse(fields);
+  const base = z.object(messageHeader).safeParse(fields);
   if (!base.success) throw new CallbackFormatError(`invalid event: ${issuesOf(base.error)}`);
+  // A well-formed message that is not an event (the official A2 vector is a text message) is not
+  // acted on, but it is still acknowledged: a 400 would only make WeCom send it again.
+  if (fields.MsgType !== 'event') return { kind: 'unhandled', event: fields };
   const event = fields.Event;
   if (!event) throw new CallbackFormatError('invalid event: Event is missing');
   if (event === 'change_external_contact' && fields.ChangeType && HANDLED_CHANGE_TYPES.has(fields.ChangeType)) {
@@ -149,6 +155,8 @@ export function parseEvent(record: Record<string, unknown>): ParsedEvent {
  * that tells two events apart goes in.
  */
 export function dedupeKeyOf(fields: Record<string, string>): string {
-  const parts = ['Event', 'ChangeType', 'CreateTime', 'UserID', 'ExternalUserID', 'Id', 'ChatId', 'TagType', 'FailReason', 'StrategyId', 'Source', 'State', 'UpdateDetail', 'NewUserID'];
-  return parts.map((name) => (fields[name] ?? '').replaceAll('|', '%7C')).join('|');
+  // FromUserName and MsgId tell apart messages (not events) of the same second, e.g. two users' texts.
+  const parts = ['Event', 'ChangeType', 'CreateTime', 'UserID', 'ExternalUserID', 'Id', 'ChatId', 'TagType', 'FailReason', 'StrategyId', 'Source', 'State', 'UpdateDetail', 'NewUserID', 'MsgType', 'FromUserName', 'MsgId'];
+  // '%' is escaped before '|' so that distinct values can never produce the same key.
+  return parts.map((name) => (fields[name] ?? '').replaceAll('%', '%25').replaceAll('|', '%7C')).join('|');
 }

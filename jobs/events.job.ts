@@ -3,6 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { Database, Tx } from '../server/db/database.ts';
 import { inboxEvents, transferFailures } from '../server/db/schema.ts';
 import type { Logger } from '../server/logger.ts';
+import { startContactWayRules, type ContactWayRulesRun } from '../server/services/auto-tagging.service.ts';
 import { applyCustomerSnapshot } from '../server/services/customer-sync.service.ts';
 import { markMemberLeft, syncOrganization, upsertMember } from '../server/services/org-sync.service.ts';
 import { syncCorpTagsChanged, syncStrategyTags } from '../server/services/tag-library-sync.service.ts';
@@ -10,12 +11,18 @@ import type { WecomClient } from '../server/wecom/client.ts';
 import { isTransient, isWecomApiError } from '../server/wecom/errors.ts';
 import { CallbackFormatError, parseEvent, type ExternalContactEvent } from '../server/wecom/callback-events.ts';
 import type { ExternalContactDetail } from '../server/wecom/api-types.ts';
-import type { EventJobData } from './queues.ts';
+import type { EventJobData, Queues } from './queues.ts';
+import type { TagPolicy } from '../server/policy/tag-policy.ts';
+import { enforceClientEdit } from '../server/services/tag-enforcement.service.ts';
+import type { MemberTagView, PolicyCache } from '../server/services/tag-policy.service.ts';
+import { enqueueWrite } from '../server/services/wecom-writes.service.ts';
 
 export interface EventJobDeps {
   db: Database;
   wecom: WecomClient;
   logger: Logger;
+  queues: Queues;
+  policy: PolicyCache;
 }
 
 /** WeCom's answers meaning "this member/customer pair no longer exists in your visible range". */
@@ -36,10 +43,18 @@ export function eventProcessor(deps: EventJobDeps) {
     if (!row || row.status !== 'pending') return 'skipped';
     try {
       const parsed = parseEvent(row.payload);
-      let apply: (tx: Tx) => Promise<void> = async () => undefined;
+      let apply: (tx: Tx) => Promise<number[]> = async () => [];
+      let contactWay: ContactWayRulesRun | null = null;
       if (parsed.kind === 'external_contact') {
         const detail = await fetchCustomer(deps.wecom, parsed.event.ExternalUserID);
-        apply = (tx) => applyExternalContactEvent(tx, parsed.event, detail, inboxId);
+        // Auto-tagging: an add through a contact way (its State) runs that contact way's rules; the
+        // welcome message is queued right here, the rest inside the inbox transaction below.
+        const rules = await startContactWayRules(deps, parsed.event, detail, { id: inboxId, receivedAt: row.receivedAt });
+        contactWay = rules;
+        // Read before the transaction: the policy cache queries through the pool.
+        const policy = await deps.policy.policy();
+        const view = await deps.policy.view(parsed.event.UserID);
+        apply = (tx) => applyExternalContactEvent(tx, parsed.event, detail, inboxId, { policy, view }, rules);
       } else if (parsed.kind === 'external_tag') {
         // Tag-library syncs are idempotent and read WeCom in several steps, so they run before the
         // inbox transaction; a retry simply syncs again.
@@ -49,16 +64,19 @@ export function eventProcessor(deps: EventJobDeps) {
       } else if (parsed.kind === 'contact') {
         await applyContactChange(deps, parsed.event.ChangeType, parsed.event.UserID);
       }
-      const applied = await deps.db.transaction(async (tx) => {
+      const writes = await deps.db.transaction(async (tx) => {
         const [locked] = await tx.select({ status: inboxEvents.status }).from(inboxEvents).where(eq(inboxEvents.id, inboxId)).for('update');
-        if (locked?.status !== 'pending') return false;
-        await apply(tx);
+        if (locked?.status !== 'pending') return undefined;
+        const queued = await apply(tx);
         await tx.update(inboxEvents)
           .set({ status: parsed.kind === 'unhandled' ? 'ignored' : 'done', processedAt: sql`now()`, attempts: sql`${inboxEvents.attempts} + 1`, lastError: null })
           .where(eq(inboxEvents.id, inboxId));
-        return true;
+        return queued;
       });
-      return applied ? 'processed' : 'skipped';
+      // Writes recorded in the transaction are queued after it commits (the sweep catches a failure).
+      for (const writeId of writes ?? []) await enqueueWrite(deps.queues, writeId, { priority: 1 });
+      if (writes) await contactWay?.enqueueWrites(deps.queues);
+      return writes ? 'processed' : 'skipped';
     } catch (error) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       // WeCom says whether its error can pass; anything else (database, network) is retried.
@@ -91,17 +109,28 @@ export async function fetchCustomer(wecom: WecomClient, externalUserId: string):
   }
 }
 
-async function applyExternalContactEvent(tx: Tx, event: ExternalContactEvent, detail: ExternalContactDetail | null, inboxId: number): Promise<void> {
+async function applyExternalContactEvent(
+  tx: Tx, event: ExternalContactEvent, detail: ExternalContactDetail | null, inboxId: number,
+  policy: { policy: TagPolicy; view: MemberTagView },
+  contactWay: ContactWayRulesRun | null,
+): Promise<number[]> {
   if (event.ChangeType === 'transfer_fail') {
     // UserID is the takeover member; the ownership module reconciles with transfer_result.
     await tx.insert(transferFailures).values({ externalUserId: event.ExternalUserID, takeoverUserid: event.UserID, reason: event.FailReason, inboxEventId: inboxId });
   }
-  await applyCustomerSnapshot(tx, event.ExternalUserID, detail, {
+  await contactWay?.beforeSnapshot(tx);
+  const result = await applyCustomerSnapshot(tx, event.ExternalUserID, detail, {
     changeType: event.ChangeType,
     userid: event.UserID,
     source: event.ChangeType === 'del_external_contact' ? event.Source : undefined,
     inboxEventId: inboxId,
   });
+  await contactWay?.apply(tx, detail);
+  const diff = result.diffs.get(event.UserID);
+  if (event.ChangeType === 'edit_external_contact' && diff?.added.length) {
+    return enforceClientEdit(tx, policy.policy, policy.view, { externalUserId: event.ExternalUserID, userid: event.UserID, added: diff.added, inboxEventId: inboxId });
+  }
+  return [];
 }
 
 async function applyContactChange(deps: EventJobDeps, changeType: string, userid: string | undefined): Promise<void> {

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Database } from '../server/db/database.ts';
 import type { Logger } from '../server/logger.ts';
 import type { WecomClient } from '../server/wecom/client.ts';
+import type { PolicyCache } from '../server/services/tag-policy.service.ts';
 import { eventProcessor } from './events.job.ts';
 import { maintenanceProcessor, scheduleMaintenance, sweepOnce } from './maintenance.job.ts';
 import { QUEUE_NAMES, redisConnection, type Queues } from './queues.ts';
@@ -11,6 +12,7 @@ import { writeProcessor } from './wecom-writes.job.ts';
 
 export interface WorkerDeps {
   db: Database;
+  policy: PolicyCache;
   wecom: WecomClient;
   queues: Queues;
   redis: Redis;
@@ -39,6 +41,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     new Worker(QUEUE_NAMES.events, eventProcessor(deps), { ...common, concurrency: deps.eventConcurrency ?? 8 }),
     new Worker(QUEUE_NAMES.sync, syncProcessor(deps), { ...common, concurrency: 1 }),
     new Worker(QUEUE_NAMES.writes, writeProcessor({ ...deps, keyPrefix: deps.prefix + ':' }), { ...common, concurrency: 4 }),
+    // Same processor, own lane: welcome messages never queue behind bulk writes (20 s welcome_code).
+    new Worker(QUEUE_NAMES.welcome, writeProcessor({ ...deps, keyPrefix: deps.prefix + ':' }), { ...common, concurrency: 4 }),
     new Worker(QUEUE_NAMES.maintenance, maintenanceProcessor(deps), { ...common, concurrency: 1 }),
   ];
   for (const worker of workers) {

@@ -4,8 +4,10 @@ import { callbackRouter } from './callback/callback.route.ts';
 import { authRouter } from './auth/auth.route.ts';
 import { DomainError } from './http/domain-error.ts';
 import { errorHandler } from './http/error-handler.ts';
+import { adminContactWaysRouter } from './routes/admin-contact-ways.route.ts';
 import { adminEventsRouter } from './routes/admin-events.route.ts';
 import { adminSyncRouter } from './routes/admin-sync.route.ts';
+import { adminTagPolicyRouter } from './routes/admin-tag-policy.route.ts';
 import { customersRouter } from './routes/customers.route.ts';
 import { healthRouter } from './routes/health.route.ts';
 import { meRouter } from './routes/me.route.ts';
@@ -23,6 +25,8 @@ export function createApp(ctx: AppContext): Express {
   app.use(customersRouter(ctx));
   app.use(adminSyncRouter(ctx));
   app.use(adminEventsRouter(ctx));
+  app.use(adminContactWaysRouter(ctx));
+  app.use(adminTagPolicyRouter(ctx));
   app.use('/api', (req: Request) => {
     throw new DomainError('NOT_FOUND', `no API route ${req.method} ${req.baseUrl}${req.path}`);
   });

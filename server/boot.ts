@@ -123,7 +123,7 @@ export async function startProduct(options: StartOptions): Promise<RunningProduc
 
     if (options.role !== 'server') {
       workers = await startWorkers({
-        db: database.db, wecom, queues, redis, redisUrl, prefix, logger, perApiPerMinute: config.wecomRateLimitPerMinute,
+        db: database.db, policy: ctx.policy, wecom, queues, redis, redisUrl, prefix, logger, perApiPerMinute: config.wecomRateLimitPerMinute,
         eventConcurrency: options.eventConcurrency, sweepEveryMs: options.sweepEveryMs,
       });
       // Workers drain before the connections they use are closed.

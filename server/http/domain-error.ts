@@ -16,7 +16,18 @@ export type ErrorCode =
   | 'MEMBER_NOT_VISIBLE'
   | 'OAUTH_STATE'
   | 'WECOM_ERROR'
-  | 'UNAVAILABLE';
+  | 'UNAVAILABLE'
+  | 'TAG_NAME_INVALID'
+  | 'TAG_NAME_TAKEN'
+  | 'TAG_LIMIT_REACHED'
+  | 'WECOM_NOT_OWNED'
+  | 'WECOM_NOT_FOUND'
+  | 'FOLDER_CYCLE'
+  | 'FOLDER_NOT_EMPTY'
+  | 'VISIBILITY_WIDENED'
+  | 'TAG_NOT_FOUND'
+  | 'TAG_NOT_ALLOWED'
+  | 'NO_RELATION';
 
 export const STATUS_OF: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
@@ -33,6 +44,19 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   OAUTH_STATE: 400,
   WECOM_ERROR: 502,
   UNAVAILABLE: 503,
+  TAG_NAME_INVALID: 400,
+  TAG_NAME_TAKEN: 409,
+  TAG_LIMIT_REACHED: 409,
+  /** WeCom 60011: the tag, group or rule group was not created by this app (e.g. made in the console). */
+  WECOM_NOT_OWNED: 409,
+  /** WeCom 40068: WeCom no longer has it (deleted in the console); the local mirror is corrected. */
+  WECOM_NOT_FOUND: 409,
+  FOLDER_CYCLE: 409,
+  FOLDER_NOT_EMPTY: 409,
+  VISIBILITY_WIDENED: 409,
+  TAG_NOT_FOUND: 404,
+  TAG_NOT_ALLOWED: 403,
+  NO_RELATION: 409,
 };
 
 export class DomainError extends Error {

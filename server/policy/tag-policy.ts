@@ -139,7 +139,8 @@ export class TagPolicy {
     }
     if (type === 'group') {
       const group = this.groups.get(id);
-      if (!group) return path.length ? [] : [];
+      // A tag whose group is missing (deleted, not yet synced) keeps its own rule: fail closed.
+      if (!group) return path;
       path.unshift({ type: 'group', id, name: group.name });
       folderId = group.folderId;
     } else {
@@ -327,6 +328,8 @@ export class TagPolicy {
    * role grants by the same role with a wider limit, or by departments covering the role's limit.
    */
   uncovered(child: AudienceGrants, parent: AudienceGrants, memberOf: (userid: string) => PolicyMember | undefined): string[] {
+    // Every member belongs to the organization's root department, so granting it admits everyone.
+    if (parent.departments.some((d) => this.departments.has(d) && this.departments.get(d)!.parentId == null)) return [];
     const problems: string[] = [];
     const deptCovered = (d: number): boolean => parent.departments.some((p) => this.departmentChain(d).includes(p));
     for (const d of child.departments) if (!deptCovered(d)) problems.push(`department ${this.departmentName(d)}`);

@@ -27,9 +27,10 @@ export interface CustomerView {
 /**
  * One customer with its follow relations and tags. `viewer` decides what is returned: admins see every
  * relation; other members must follow the customer, and the absence of any access is `undefined`
- * (a 404 for the caller, never a 403). Personal tags are shown only to their owner.
+ * (a 404 for the caller, never a 403). Only tags the viewer may see are returned; personal tags only
+ * to their owner.
  */
-export async function readCustomer(db: Database, externalUserId: string, viewer: { userid: string; admin: boolean }): Promise<CustomerView | undefined> {
+export async function readCustomer(db: Database, externalUserId: string, viewer: { userid: string; admin: boolean; seeTags: Set<string> }): Promise<CustomerView | undefined> {
   const visible = viewer.admin
     ? sql`true`
     : sql`exists (select 1 from ${followRelations} fr where fr.external_userid = ${customers.externalUserId} and fr.userid = ${viewer.userid} and fr.status = 'active')`;
@@ -67,7 +68,8 @@ export async function readCustomer(db: Database, externalUserId: string, viewer:
       endReason: r.endReason,
       tags: tagRows
         .filter((t) => t.userid === r.userid)
-        .filter((t) => t.kind !== 'personal' || nameOf.get(t.tagId)?.owner === viewer.userid)
+        // Tags outside the viewer's see audience are not there for them; personal tags only for their owner.
+        .filter((t) => (t.kind === 'personal' ? nameOf.get(t.tagId)?.owner === viewer.userid : viewer.seeTags.has(t.tagId)))
         .map((t) => ({ tagId: t.tagId, kind: t.kind, name: nameOf.get(t.tagId)?.name ?? t.tagId, groupName: nameOf.get(t.tagId)?.groupName ?? null })),
     })),
   };

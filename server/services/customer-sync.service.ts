@@ -4,7 +4,7 @@ import { customers, followRelations } from '../db/schema.ts';
 import { assignMissingOwners } from './ownership.service.ts';
 import type { ExternalContact, ExternalContactDetail, FollowUser } from '../wecom/api-types.ts';
 import {
-  loadRelationTags, personalTagId, relationKey, replaceRelationTags, strategyTagIds, type RelationTag,
+  loadRelationTags, personalTagId, relationKey, replaceRelationTags, strategyTagIds, type RelationTag, type TagDiff,
 } from './relation-tags.ts';
 
 /** What caused a re-sync: the callback's change type and member, when it came from a callback. */
@@ -20,6 +20,8 @@ export interface CustomerSyncResult {
   relationsActive: number;
   relationsEnded: number;
   tagChanges: number;
+  /** The tag diff of each relation that changed, by member. */
+  diffs: Map<string, TagDiff>;
 }
 
 export function customerValues(contact: ExternalContact) {
@@ -109,7 +111,7 @@ export async function applyCustomerSnapshot(
   trigger: SyncTrigger,
 ): Promise<CustomerSyncResult> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'customer:' + externalUserId}))`);
-  const result: CustomerSyncResult = { relationsActive: 0, relationsEnded: 0, tagChanges: 0 };
+  const result: CustomerSyncResult = { relationsActive: 0, relationsEnded: 0, tagChanges: 0, diffs: new Map() };
   const existing = await tx.select().from(followRelations).where(eq(followRelations.externalUserId, externalUserId));
   const byUser = new Map(existing.map((r) => [r.userid, r]));
   const present = new Set<string>();
@@ -142,6 +144,7 @@ export async function applyCustomerSnapshot(
       }
       const diff = await replaceRelationTags(tx, { externalUserId, userid: follow.userid }, currentTags.get(relationKey(externalUserId, follow.userid)) ?? [], dedupe(wanted), ['corp', 'strategy', 'personal'], { source: trigger.inboxEventId ? 'callback' : 'sync', inboxEventId: trigger.inboxEventId });
       result.tagChanges += diff.added.length + diff.removed.length;
+      if (diff.added.length || diff.removed.length) result.diffs.set(follow.userid, diff);
     }
     // The first member to add a customer becomes its owner when it has none.
     const adder = trigger.changeType === 'add_external_contact' || trigger.changeType === 'add_half_external_contact' ? trigger.userid : undefined;

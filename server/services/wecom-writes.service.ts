@@ -1,6 +1,6 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Database, Tx } from '../db/database.ts';
-import { followRelations, outgoingWrites, relationTagChanges, relationTags } from '../db/schema.ts';
+import type { Database, Queryable, Tx } from '../db/database.ts';
+import { followRelations, outgoingWrites, relationTagChanges, relationTags, type OutgoingWriteState } from '../db/schema.ts';
 import type { WecomClient } from '../wecom/client.ts';
 import type * as Api from '../wecom/api-types.ts';
 import { strategyTagIds } from './relation-tags.ts';
@@ -32,11 +32,30 @@ export const WRITE_PATHS: Record<WriteApi, string> = {
 };
 
 export async function queueWrite(db: Database, queues: Queues, request: WriteRequest, requestedBy: string | null, options: { priority?: number } = {}): Promise<number> {
-  const [row] = await db.insert(outgoingWrites).values({ api: request.api, payload: request.payload as unknown as Record<string, unknown>, requestedBy }).returning({ id: outgoingWrites.id });
-  const id = row!.id;
-  // A failed enqueue leaves the row `queued`; the maintenance sweep re-enqueues it.
-  await queues.writes.add('write', { writeId: id }, { jobId: writeJobId(id), priority: options.priority }).catch(() => undefined);
+  const id = await recordWrite(db, request, requestedBy);
+  await enqueueWrite(queues, id, options);
   return id;
+}
+
+/** Records a write inside the caller's transaction; enqueue it with `enqueueWrite` after commit. */
+export async function recordWrite(db: Queryable, request: WriteRequest, requestedBy: string | null): Promise<number> {
+  const [row] = await db.insert(outgoingWrites).values({ api: request.api, payload: request.payload as unknown as Record<string, unknown>, requestedBy }).returning({ id: outgoingWrites.id });
+  return row!.id;
+}
+
+/** A failed enqueue leaves the row `queued`; the maintenance sweep re-enqueues it. */
+export async function enqueueWrite(queues: Queues, id: number, options: { priority?: number } = {}): Promise<void> {
+  await queues.writes.add('write', { writeId: id }, { jobId: writeJobId(id), priority: options.priority }).catch(() => undefined);
+}
+
+/** Waits (bounded) for a write to finish, so an interactive caller can answer with its outcome. */
+export async function awaitWrite(db: Queryable, id: number, timeoutMs: number): Promise<{ state: OutgoingWriteState; errcode: number | null; error: string | null }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await db.select({ state: outgoingWrites.state, errcode: outgoingWrites.errcode, error: outgoingWrites.error }).from(outgoingWrites).where(eq(outgoingWrites.id, id));
+    if (!row || row.state !== 'queued' || Date.now() > deadline) return row ?? { state: 'failed', errcode: null, error: 'write not found' };
+    await new Promise((r) => setTimeout(r, 40));
+  }
 }
 
 /** Calls WeCom for one write. Returns the API's answer (kept as the write's result). */

@@ -6,6 +6,8 @@ export const QUEUE_NAMES = {
   events: 'wecom-events',
   sync: 'wecom-sync',
   writes: 'wecom-writes',
+  /** Welcome messages only: a welcome_code lives 20 s, so it never waits behind bulk writes. */
+  welcome: 'wecom-welcome',
   maintenance: 'maintenance',
 } as const;
 export type QueueName = keyof typeof QUEUE_NAMES;
@@ -18,6 +20,8 @@ export interface Queues {
   events: Queue<EventJobData>;
   sync: Queue<SyncJobData>;
   writes: Queue<WriteJobData>;
+  /** `send_welcome_msg` writes (rows of `outgoing_writes`, processed like `writes`) on their own lane. */
+  welcome: Queue<WriteJobData>;
   maintenance: Queue;
   /** Producer connection: offline queue disabled so adds fail fast while Redis is down. */
   producer: Redis;
@@ -45,12 +49,14 @@ export function createQueues(redisUrl: string, prefix: string): Queues {
   const events = new Queue<EventJobData>(QUEUE_NAMES.events, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 8, backoff: { type: 'exponential', delay: 1_000 } } });
   const sync = new Queue<SyncJobData>(QUEUE_NAMES.sync, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 3, backoff: { type: 'exponential', delay: 5_000 } } });
   const writes = new Queue<WriteJobData>(QUEUE_NAMES.writes, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 8, backoff: { type: 'exponential', delay: 1_000 } } });
+  // A welcome_code expires 20 s after the event: a few quick retries, never minutes of backoff.
+  const welcome = new Queue<WriteJobData>(QUEUE_NAMES.welcome, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 4, backoff: { type: 'exponential', delay: 300 } } });
   const maintenance = new Queue(QUEUE_NAMES.maintenance, { connection, prefix, defaultJobOptions: defaults });
-  for (const queue of [events, sync, writes, maintenance]) queue.on('error', () => undefined);
+  for (const queue of [events, sync, writes, welcome, maintenance]) queue.on('error', () => undefined);
   return {
-    events, sync, writes, maintenance, producer,
+    events, sync, writes, welcome, maintenance, producer,
     async close() {
-      await Promise.allSettled([events.close(), sync.close(), writes.close(), maintenance.close()]);
+      await Promise.allSettled([events.close(), sync.close(), writes.close(), welcome.close(), maintenance.close()]);
       producer.disconnect();
     },
   };

@@ -6,11 +6,14 @@ import { DomainError } from './http/domain-error.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { adminContactWaysRouter } from './routes/admin-contact-ways.route.ts';
 import { adminEventsRouter } from './routes/admin-events.route.ts';
+import { adminRuleGroupsRouter } from './routes/admin-rule-groups.route.ts';
 import { adminSyncRouter } from './routes/admin-sync.route.ts';
+import { adminTagsRouter } from './routes/admin-tags.route.ts';
 import { adminTagPolicyRouter } from './routes/admin-tag-policy.route.ts';
 import { customersRouter } from './routes/customers.route.ts';
 import { healthRouter } from './routes/health.route.ts';
 import { meRouter } from './routes/me.route.ts';
+import { personalTagsRouter } from './routes/personal-tags.route.ts';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -25,6 +28,9 @@ export function createApp(ctx: AppContext): Express {
   app.use(customersRouter(ctx));
   app.use(adminSyncRouter(ctx));
   app.use(adminEventsRouter(ctx));
+  app.use(adminTagsRouter(ctx));
+  app.use(adminRuleGroupsRouter(ctx));
+  app.use(personalTagsRouter(ctx));
   app.use(adminContactWaysRouter(ctx));
   app.use(adminTagPolicyRouter(ctx));
   app.use('/api', (req: Request) => {

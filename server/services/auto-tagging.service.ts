@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Database, Queryable, Tx } from '../db/database.ts';
-import { auditLog, contactWays, customers, members, outgoingWrites, type ContactWayRules } from '../db/schema.ts';
+import { auditLog, contactWays, customers, members, type ContactWayRules } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { ExternalContactDetail, FollowUser, SendWelcomeMsgRequest } from '../wecom/api-types.ts';
 import type { ExternalContactEvent } from '../wecom/callback-events.ts';
@@ -9,7 +9,7 @@ import {
   activeMembersOfDepartments, DESCRIPTION_MAX, REMARK_MAX, renderTemplate, truncateTo, type ContactWayRow, type TemplateValues,
 } from './contact-ways.service.ts';
 import type { PolicyCache } from './tag-policy.service.ts';
-import type { WriteRequest } from './wecom-writes.service.ts';
+import { enqueueWrite, recordWrite as recordWriteBy, type WriteRequest } from './wecom-writes.service.ts';
 import { writeJobId, type Queues } from '../../jobs/queues.ts';
 
 /**
@@ -57,9 +57,8 @@ function localDate(): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: TEMPLATE_TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
 }
 
-async function recordWrite(db: Queryable, request: WriteRequest): Promise<number> {
-  const [row] = await db.insert(outgoingWrites).values({ api: request.api, payload: request.payload as unknown as Record<string, unknown>, requestedBy: AUTO_TAGGING_ACTOR }).returning({ id: outgoingWrites.id });
-  return row!.id;
+function recordWrite(db: Queryable, request: WriteRequest): Promise<number> {
+  return recordWriteBy(db, request, AUTO_TAGGING_ACTOR);
 }
 
 /** Has this step already been recorded for the customer? (Audit rows double as idempotency records.) */
@@ -289,8 +288,6 @@ export class ContactWayRulesRun {
 
   /** After the inbox transaction committed: queues the recorded writes (the sweep catches a failed enqueue). */
   async enqueueWrites(queues: Queues): Promise<void> {
-    for (const writeId of this.writes.splice(0)) {
-      await queues.writes.add('write', { writeId }, { jobId: writeJobId(writeId) }).catch(() => undefined);
-    }
+    for (const writeId of this.writes.splice(0)) await enqueueWrite(queues, writeId);
   }
 }

@@ -67,6 +67,14 @@ export interface Decision { see: boolean; use: boolean }
 
 const nodeKey = (type: PolicyNodeType, id: string | number): string => `${type}:${id}`;
 
+/** The member-independent shape visibleTags walks (see TagPolicy.tagLayout). */
+interface TagLayout {
+  /** Per group (by index), the rules on its path, root first. */
+  groupRules: PolicyRule[][];
+  /** Per tag: its group's index (-1 when the group is missing: only the tag's own rule applies). */
+  tags: { tagId: string; strategyId: number | null; group: number; rule: PolicyRule | undefined }[];
+}
+
 export class TagPolicy {
   private readonly departments = new Map<number, PolicyDepartment>();
   private readonly folders = new Map<number, PolicyFolder>();
@@ -75,6 +83,8 @@ export class TagPolicy {
   private readonly rules = new Map<string, PolicyRule>();
   private readonly strategies = new Map<number, StrategyRange>();
   private readonly ancestorCache = new Map<number, number[]>();
+  /** null until computed. */
+  private root: number | undefined | null = null;
 
   constructor(data: PolicyData) {
     for (const d of data.departments) this.departments.set(d.id, d);
@@ -101,6 +111,15 @@ export class TagPolicy {
     }
     this.ancestorCache.set(id, chain);
     return chain;
+  }
+
+  /** The organization's root: the only department without a parent (none when there are several). */
+  rootDepartment(): number | undefined {
+    if (this.root === null) {
+      const roots = [...this.departments.values()].filter((d) => d.parentId == null);
+      this.root = roots.length === 1 ? roots[0]!.id : undefined;
+    }
+    return this.root;
   }
 
   departmentName(id: number): string {
@@ -223,39 +242,65 @@ export class TagPolicy {
   }
 
   /**
-   * Every tag the member may see and use, computed top-down once per node (a folder's decision is
-   * shared by everything below it).
+   * Every tag the member may see and use: the same answer as `decide` for each tag. The tree's shape
+   * (which rules lie on each group's path, each tag's own rule) does not depend on the member, so it is
+   * laid out once per engine; per member each rule is judged at most once, each group's decision is
+   * computed once and shared by its tags, and each rule group's range is checked once.
    */
   visibleTags(member: PolicyMember): { see: Set<string>; use: Set<string> } {
-    const memo = new Map<string, Decision>();
-    const nodeDecision = (path: NodeRef[], index: number): Decision => {
-      if (index < 0) return { see: true, use: true };
-      const node = path[index]!;
-      const key = nodeKey(node.type, node.id);
-      const cached = memo.get(key);
-      if (cached) return cached;
-      const parent = nodeDecision(path, index - 1);
-      const rule = this.rules.get(key);
-      let decision = parent;
-      if (rule && parent.see) {
-        const see = this.admits(rule.see, member);
-        decision = { see, use: see && parent.use && this.admits(rule.use, member) };
-      } else if (!parent.see) {
-        decision = { see: false, use: false };
-      }
-      memo.set(key, decision);
-      return decision;
+    const layout = this.tagLayout();
+    const judged = new Map<PolicyRule, Decision>();
+    const judge = (rule: PolicyRule): Decision => {
+      let verdict = judged.get(rule);
+      if (!verdict) judged.set(rule, (verdict = { see: this.admits(rule.see, member), use: this.admits(rule.use, member) }));
+      return verdict;
     };
+    // Root first: seen while every rule admits in see; used while every rule also admits in use.
+    const fold = (rules: PolicyRule[], from: Decision): Decision => {
+      let { see, use } = from;
+      for (let i = 0; i < rules.length && see; i++) {
+        const verdict = judge(rules[i]!);
+        see = verdict.see;
+        use = see && use && verdict.use;
+      }
+      return see ? { see, use } : { see: false, use: false };
+    };
+    const everyone: Decision = { see: true, use: true };
+    const groupDecisions = layout.groupRules.map((rules) => fold(rules, everyone));
+    const inRange = new Map<number, boolean>();
     const see = new Set<string>();
     const use = new Set<string>();
-    for (const tag of this.tags.values()) {
-      if (tag.strategyId != null && !this.inStrategyRange(tag.strategyId, member)) continue;
-      const path = this.pathOf('tag', tag.tagId);
-      const decision = nodeDecision(path, path.length - 1);
-      if (decision.see) see.add(tag.tagId);
-      if (decision.use) use.add(tag.tagId);
+    for (const entry of layout.tags) {
+      if (entry.strategyId != null) {
+        let admitted = inRange.get(entry.strategyId);
+        if (admitted === undefined) inRange.set(entry.strategyId, (admitted = this.inStrategyRange(entry.strategyId, member)));
+        if (!admitted) continue;
+      }
+      let decision = entry.group >= 0 ? groupDecisions[entry.group]! : everyone;
+      if (entry.rule && decision.see) decision = fold([entry.rule], decision);
+      if (decision.see) see.add(entry.tagId);
+      if (decision.use) use.add(entry.tagId);
     }
     return { see, use };
+  }
+
+  private layout: TagLayout | undefined;
+
+  /** The rules on each group's path (root first, from `pathOf`) and each tag's group and own rule. */
+  private tagLayout(): TagLayout {
+    if (this.layout) return this.layout;
+    const groupIndex = new Map<string, number>();
+    const groupRules: PolicyRule[][] = [];
+    for (const groupId of this.groups.keys()) {
+      groupIndex.set(groupId, groupRules.length);
+      groupRules.push(this.pathOf('group', groupId).map((node) => this.rules.get(nodeKey(node.type, node.id))).filter((rule): rule is PolicyRule => rule !== undefined));
+    }
+    const tags: TagLayout['tags'] = [];
+    for (const tag of this.tags.values()) {
+      tags.push({ tagId: tag.tagId, strategyId: tag.strategyId, group: groupIndex.get(tag.groupId) ?? -1, rule: this.rules.get(nodeKey('tag', tag.tagId)) });
+    }
+    this.layout = { groupRules, tags };
+    return this.layout;
   }
 
   // ── explain ─────────────────────────────────────────────────────────────────────────────────
@@ -325,11 +370,16 @@ export class TagPolicy {
   /**
    * Grants of `child` that `parent` does not cover. Departments are covered by the same or an
    * ancestor department; members by being named or by belonging to a covered department or role;
-   * role grants by the same role with a wider limit, or by departments covering the role's limit.
+   * role grants by the same role with a wider limit, by departments covering the role's limit, or by a
+   * grant of the organization's root department.
    */
   uncovered(child: AudienceGrants, parent: AudienceGrants, memberOf: (userid: string) => PolicyMember | undefined): string[] {
-    // Every member belongs to the organization's root department, so granting it admits everyone.
-    if (parent.departments.some((d) => this.departments.has(d) && this.departments.get(d)!.parentId == null)) return [];
+    // A grant of the organization's root department (the one department without a parent) admits
+    // every member in the tree, so it covers any role grant: members holding a role are in a
+    // department (members who left hold none). Departments and named members are still checked one by
+    // one: one outside the tree, or a member who left, is not admitted by the root.
+    const root = this.rootDepartment();
+    const rootGranted = root !== undefined && parent.departments.includes(root);
     const problems: string[] = [];
     const deptCovered = (d: number): boolean => parent.departments.some((p) => this.departmentChain(d).includes(p));
     for (const d of child.departments) if (!deptCovered(d)) problems.push(`department ${this.departmentName(d)}`);
@@ -339,6 +389,7 @@ export class TagPolicy {
       if (!member || !this.admits(parent, member)) problems.push(`member ${u}`);
     }
     for (const grant of child.roles) {
+      if (rootGranted) continue;
       const sameRole = parent.roles.filter((r) => r.name === grant.name);
       const ok = sameRole.some((r) => !r.departments?.length)
         || (grant.departments?.length ? grant.departments.every((d) => deptCovered(d) || sameRole.some((r) => r.departments!.some((p) => this.departmentChain(d).includes(p)))) : false);

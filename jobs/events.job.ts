@@ -40,6 +40,7 @@ export function eventProcessor(deps: EventJobDeps) {
   return async (job: Job<EventJobData>): Promise<EventOutcome> => {
     const { inboxId } = job.data;
     const [row] = await deps.db.select().from(inboxEvents).where(eq(inboxEvents.id, inboxId));
+    if (job.data.resync) return row?.status === 'done' ? resyncCustomer(deps, row.payload) : 'skipped';
     if (!row || row.status !== 'pending') return 'skipped';
     try {
       const parsed = parseEvent(row.payload);
@@ -74,7 +75,7 @@ export function eventProcessor(deps: EventJobDeps) {
         return queued;
       });
       // Writes recorded in the transaction are queued after it commits (the sweep catches a failure).
-      for (const writeId of writes ?? []) await enqueueWrite(deps.queues, writeId, { priority: 1 });
+      for (const writeId of writes ?? []) await enqueueWrite(deps.queues, writeId);
       if (writes) await contactWay?.enqueueWrites(deps.queues);
       return writes ? 'processed' : 'skipped';
     } catch (error) {
@@ -93,6 +94,26 @@ export function eventProcessor(deps: EventJobDeps) {
       throw error;
     }
   };
+}
+
+/**
+ * Re-reads an edited customer after an edit event that looked like a retry (same second, same pair):
+ * the snapshot and the use-audience enforcement run again; the event itself is not processed again.
+ */
+async function resyncCustomer(deps: EventJobDeps, payload: Record<string, string>): Promise<EventOutcome> {
+  const parsed = parseEvent(payload);
+  if (parsed.kind !== 'external_contact' || parsed.event.ChangeType !== 'edit_external_contact') return 'skipped';
+  const event = parsed.event;
+  const detail = await fetchCustomer(deps.wecom, event.ExternalUserID);
+  const policy = await deps.policy.policy();
+  const view = await deps.policy.view(event.UserID);
+  const writes = await deps.db.transaction(async (tx) => {
+    const result = await applyCustomerSnapshot(tx, event.ExternalUserID, detail, { changeType: event.ChangeType, userid: event.UserID });
+    const diff = result.diffs.get(event.UserID);
+    return diff?.added.length ? enforceClientEdit(tx, policy, view, { externalUserId: event.ExternalUserID, userid: event.UserID, added: diff.added }) : [];
+  });
+  for (const writeId of writes) await enqueueWrite(deps.queues, writeId);
+  return 'processed';
 }
 
 function describe(error: unknown): string {

@@ -12,7 +12,8 @@ export const QUEUE_NAMES = {
 } as const;
 export type QueueName = keyof typeof QUEUE_NAMES;
 
-export interface EventJobData { inboxId: number }
+/** `resync`: re-read the event's customer without re-processing the event (see enqueueResync). */
+export interface EventJobData { inboxId: number; resync?: boolean }
 export interface SyncJobData { backgroundJobId: string; scope: 'full' | 'org' }
 export interface WriteJobData { writeId: number }
 

@@ -57,8 +57,8 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Production needs these five; sandbox mode generates its own. */
-const PRODUCTION_REQUIRED = ['WECOM_CORP_ID', 'WECOM_CALLBACK_TOKEN', 'WECOM_CALLBACK_AES_KEY', 'WECOM_AGENT_ID', 'WECOM_AGENT_SECRET', 'SESSION_SECRET'] as const;
+/** Production needs these (PUBLIC_URL: the OAuth redirect must never come from a Host header); sandbox generates its own. */
+const PRODUCTION_REQUIRED = ['WECOM_CORP_ID', 'WECOM_CALLBACK_TOKEN', 'WECOM_CALLBACK_AES_KEY', 'WECOM_AGENT_ID', 'WECOM_AGENT_SECRET', 'SESSION_SECRET', 'PUBLIC_URL'] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const input = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));

@@ -8,7 +8,7 @@ import { DomainError } from '../http/domain-error.ts';
 import { requirePermission } from '../http/guard.ts';
 import { isWecomApiError } from '../wecom/errors.ts';
 import { admitMember } from './login.service.ts';
-import { cookieOptions, endSession, hashOf, isSecureRequest, loadSession, readCookie, startSession } from './session.ts';
+import { cookieOptions, csrfMatches, endSession, hashOf, isSecureRequest, loadSession, readCookie, startSession } from './session.ts';
 
 const OAUTH_COOKIE = 'wtg_oauth';
 const OAUTH_TTL_MS = 10 * 60_000;
@@ -81,7 +81,7 @@ export function authRouter(ctx: AppContext): Router {
 
   router.post('/api/auth/logout', requirePermission(ctx, 'public'), async (req: Request, res: Response) => {
     const session = await loadSession(ctx.db, req, secret);
-    if (session && req.get('x-csrf-token') !== session.csrfToken) throw new DomainError('FORBIDDEN', 'missing or wrong X-CSRF-Token header');
+    if (session && !csrfMatches(req.get('x-csrf-token'), session)) throw new DomainError('FORBIDDEN', 'missing or wrong X-CSRF-Token header');
     await endSession(ctx.db, res, session, isSecureRequest(req, ctx.config.publicUrl));
     res.json({ ok: true });
   });

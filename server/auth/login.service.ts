@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import { members } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
-import { MEMBER_LEFT, upsertMember } from '../services/org-sync.service.ts';
+import { MEMBER_ACTIVE, MEMBER_LEFT, upsertMember } from '../services/org-sync.service.ts';
 import { isWecomApiError } from '../wecom/errors.ts';
 
 /** WeCom's answers for a member that does not exist or is outside the app's visible range. */
@@ -27,4 +27,5 @@ export async function admitMember(ctx: AppContext, userid: string): Promise<void
     }
   }
   if (member.status === MEMBER_LEFT) throw new DomainError('MEMBER_LEFT', 'this member has left the company and can no longer sign in');
+  if (member.status !== MEMBER_ACTIVE) throw new DomainError('MEMBER_LEFT', 'this member is disabled or not yet activated in WeCom and cannot sign in');
 }

@@ -85,3 +85,10 @@ export async function endSession(db: Database, res: Response, session: SessionIn
 }
 
 export const hashOf = sha256;
+
+/** Constant-time check of the `X-CSRF-Token` header against the session's token. */
+export function csrfMatches(header: string | undefined, session: SessionInfo): boolean {
+  const expected = Buffer.from(session.csrfToken);
+  const got = Buffer.from(header ?? '');
+  return expected.length === got.length && timingSafeEqual(expected, got);
+}

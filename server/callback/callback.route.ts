@@ -5,7 +5,7 @@ import type { Database } from '../db/database.ts';
 import type { Queues } from '../../jobs/queues.ts';
 import { CallbackCryptoError, decryptMessage, verifySignature, type CallbackCredentials } from '../wecom/callback-crypto.ts';
 import { CallbackFormatError, envelopeSchema, parseEvent, parseXmlRecord } from '../wecom/callback-events.ts';
-import { commitEvent, enqueueEvent } from './inbox.ts';
+import { commitEvent, enqueueEvent, enqueueResync } from './inbox.ts';
 
 export interface CallbackRouteDeps {
   db: Database;
@@ -104,6 +104,7 @@ export function callbackRouter(deps: CallbackRouteDeps): Router {
     res.status(200).type('text/plain').send('');
     if (committed.duplicate) {
       logger.info({ inboxId: committed.id }, 'duplicate callback delivery acknowledged');
+      if (committed.status === 'done' && fields.ChangeType === 'edit_external_contact') void enqueueResync(deps.queues, committed.id, logger);
     } else if (parsed.kind !== 'unhandled') {
       void enqueueEvent(deps.queues, committed.id, logger);
     } else {

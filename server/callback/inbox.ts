@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
-import { inboxEvents } from '../db/schema.ts';
+import { inboxEvents, type InboxStatus } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import { eventJobId, type Queues } from '../../jobs/queues.ts';
 import { dedupeKeyOf, type ParsedEvent } from '../wecom/callback-events.ts';
@@ -8,6 +8,8 @@ import { dedupeKeyOf, type ParsedEvent } from '../wecom/callback-events.ts';
 export interface CommitResult {
   id: number;
   duplicate: boolean;
+  /** The stored row's status (for a duplicate: how far the first delivery got). */
+  status: InboxStatus;
 }
 
 /**
@@ -22,13 +24,24 @@ export async function commitEvent(db: Database, parsed: ParsedEvent, fields: Rec
     changeType: fields.ChangeType ?? null,
     payload: fields,
     status: parsed.kind === 'unhandled' ? 'ignored' : 'pending',
-  }).onConflictDoNothing({ target: inboxEvents.dedupeKey }).returning({ id: inboxEvents.id });
-  if (inserted[0]) return { id: inserted[0].id, duplicate: false };
+  }).onConflictDoNothing({ target: inboxEvents.dedupeKey }).returning({ id: inboxEvents.id, status: inboxEvents.status });
+  if (inserted[0]) return { ...inserted[0], duplicate: false };
   const existing = await db.update(inboxEvents)
     .set({ duplicateDeliveries: sql`${inboxEvents.duplicateDeliveries} + 1` })
     .where(eq(inboxEvents.dedupeKey, dedupeKey))
-    .returning({ id: inboxEvents.id });
-  return { id: existing[0]?.id ?? 0, duplicate: true };
+    .returning({ id: inboxEvents.id, status: inboxEvents.status });
+  return { id: existing[0]?.id ?? 0, status: existing[0]?.status ?? 'pending', duplicate: true };
+}
+
+/**
+ * WeCom's edit event carries no more than who and whom, so two edits of one relation in the same
+ * second look exactly like a retry. When such a "duplicate" arrives after the first was processed,
+ * the customer is re-read from WeCom once more (a re-sync converges; it applies nothing twice), so a
+ * second edit is never lost. One pending re-sync per event at most.
+ */
+export async function enqueueResync(queues: Queues, inboxId: number, logger: Logger): Promise<void> {
+  await queues.events.add('resync', { inboxId, resync: true }, { jobId: `resync-${inboxId}` })
+    .catch((error: unknown) => logger.warn({ inboxId, err: error }, 'could not enqueue a customer re-sync'));
 }
 
 /** Puts the row's job in the queue; a failure is left to the sweeper (the row is already durable). */

@@ -2,9 +2,9 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { eq } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import { members } from '../db/schema.ts';
-import { loadSession, type SessionInfo } from '../auth/session.ts';
+import { csrfMatches, loadSession, type SessionInfo } from '../auth/session.ts';
 import { isAdmin } from '../services/members.service.ts';
-import { MEMBER_LEFT } from '../services/org-sync.service.ts';
+import { MEMBER_ACTIVE } from '../services/org-sync.service.ts';
 import { DomainError } from './domain-error.ts';
 
 /**
@@ -29,8 +29,9 @@ export function requirePermission(ctx: AppContext, permission: RoutePermission):
     const session = await loadSession(ctx.db, req, secret);
     if (!session) throw new DomainError('UNAUTHENTICATED', 'not logged in, or the session expired: open the app from WeCom again');
     const [member] = await ctx.db.select({ status: members.status }).from(members).where(eq(members.userid, session.userid));
-    if (!member || member.status === MEMBER_LEFT) throw new DomainError('UNAUTHENTICATED', 'this member has left the company; access has ended');
-    if (!SAFE_METHODS.has(req.method) && req.get('x-csrf-token') !== session.csrfToken) {
+    // Left (5), disabled (2) or not activated (4): access ends at once.
+    if (!member || member.status !== MEMBER_ACTIVE) throw new DomainError('UNAUTHENTICATED', 'this member is no longer active in WeCom; access has ended');
+    if (!SAFE_METHODS.has(req.method) && !csrfMatches(req.get('x-csrf-token'), session)) {
       throw new DomainError('FORBIDDEN', 'missing or wrong X-CSRF-Token header: read csrfToken from GET /api/me');
     }
     if (permission === 'admin' && !(await isAdmin(ctx.db, session.userid, ctx.config.adminUserIds))) {

@@ -5,6 +5,7 @@ import type { AppContext } from '../context.ts';
 import { members, type PolicyNodeType } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
 import { currentSession, requirePermission } from '../http/guard.ts';
+import { findConflicts } from '../services/tag-conflicts.service.ts';
 import { loadPolicyMember } from '../services/tag-policy.service.ts';
 import { nodeVisibility, saveRule } from '../services/visibility-rules.service.ts';
 
@@ -56,6 +57,11 @@ export function adminTagPolicyRouter(ctx: AppContext): Router {
     const subject = await loadPolicyMember(ctx.db, query.userid, ctx.config.adminUserIds);
     const explanation = policy.explain(subject, query.tagId, (u) => (u === query.userid ? member.name : u));
     res.json({ userid: query.userid, member: member.name, ...explanation });
+  });
+
+  router.get('/api/admin/tag-policy/conflicts', requirePermission(ctx, 'admin'), async (_req: Request, res: Response) => {
+    const conflicts = await findConflicts(ctx.db, await ctx.policy.policy(), ctx.config.adminUserIds);
+    res.json({ conflicts });
   });
 
   return router;

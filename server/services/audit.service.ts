@@ -17,8 +17,17 @@ export interface AuditEntry {
 
 const GENESIS = '0'.repeat(64);
 
+/** JSON with object keys sorted: jsonb does not keep key order, and the hash must survive a read-back. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().filter((k) => (value as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
 function hashOf(prevHash: string, entry: AuditEntry, at: string): string {
-  const content = JSON.stringify([prevHash, at, entry.actor, entry.action, entry.subjectType, entry.subjectId, entry.outcome, entry.details ?? {}]);
+  const content = canonical([prevHash, at, entry.actor, entry.action, entry.subjectType, entry.subjectId, entry.outcome, entry.details ?? {}]);
   return createHash('sha256').update(content).digest('hex');
 }
 

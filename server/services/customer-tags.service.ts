@@ -85,7 +85,7 @@ export async function changeCustomerTags(ctx: AppContext, actor: string, admin: 
   });
   let wecom: TagChangeResult['wecom'] = null;
   if (writeId !== null) {
-    await enqueueWrite(ctx.queues, writeId, { priority: 1 });
+    await enqueueWrite(ctx.queues, writeId);
     // Reps tag in one tap: answer with WeCom's outcome when it comes quickly, else with `queued`.
     wecom = { writeId, ...(await awaitWrite(ctx.db, writeId, 5_000)) };
   }

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import type { Database } from '../db/database.ts';
+import type { Database, Queryable } from '../db/database.ts';
 import { appAdmins, departments, memberDepartments, members } from '../db/schema.ts';
 import { MEMBER_LEFT } from './org-sync.service.ts';
 
@@ -15,7 +15,7 @@ export interface MemberProfile {
 }
 
 /** Admins: ADMIN_USERIDS from the start, plus those named in the console. */
-export async function isAdmin(db: Database, userid: string, configuredAdmins: string[]): Promise<boolean> {
+export async function isAdmin(db: Queryable, userid: string, configuredAdmins: string[]): Promise<boolean> {
   if (configuredAdmins.includes(userid)) return true;
   const [row] = await db.select({ userid: appAdmins.userid }).from(appAdmins).where(eq(appAdmins.userid, userid));
   return Boolean(row);

@@ -7,6 +7,8 @@ import { bumpPolicyVersion } from './policy-version.ts';
 
 /** WeCom member status 5 = left. Members who left keep their rows (history) but lose all access. */
 export const MEMBER_LEFT = 5;
+/** Only active members (status 1) may sign in or keep a session; disabled (2) and not activated (4) may not. */
+export const MEMBER_ACTIVE = 1;
 
 /** Writes one member as WeCom reports them; a member who left also loses every session at once. */
 export async function upsertMember(db: Queryable, user: WecomUser): Promise<void> {
@@ -24,7 +26,7 @@ export async function upsertMember(db: Queryable, user: WecomUser): Promise<void
   await db.delete(memberDepartments).where(eq(memberDepartments.userid, user.userid));
   const rows = (user.department ?? []).map((departmentId, i) => ({ userid: user.userid, departmentId, isLeader: user.is_leader_in_dept?.[i] === 1 }));
   if (rows.length) await db.insert(memberDepartments).values(rows).onConflictDoNothing();
-  if (left) await db.delete(sessions).where(eq(sessions.userid, user.userid));
+  if (user.status !== MEMBER_ACTIVE) await db.delete(sessions).where(eq(sessions.userid, user.userid));
   await bumpPolicyVersion(db);
 }
 

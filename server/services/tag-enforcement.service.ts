@@ -11,7 +11,8 @@ export interface ClientEdit {
   externalUserId: string;
   userid: string;
   added: RelationTag[];
-  inboxEventId: number;
+  /** The callback event that showed the edit (absent for a re-read after a look-alike retry). */
+  inboxEventId?: number;
 }
 
 /**

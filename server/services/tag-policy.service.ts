@@ -7,15 +7,14 @@ import { MEMBER_LEFT } from './org-sync.service.ts';
 import { readPolicyVersion } from './policy-version.ts';
 
 export async function loadPolicyData(db: Queryable): Promise<PolicyData> {
-  const [deptRows, folderRows, groupRows, tagRows, ruleRows, strategyRows, rangeRows] = await Promise.all([
-    db.select({ id: departments.id, name: departments.name, parentId: departments.parentId }).from(departments).where(isNull(departments.removedAt)),
-    db.select({ id: tagFolders.id, name: tagFolders.name, parentId: tagFolders.parentId }).from(tagFolders),
-    db.select({ groupId: tagGroups.groupId, name: tagGroups.name, folderId: tagGroups.folderId, strategyId: tagGroups.strategyId }).from(tagGroups).where(isNull(tagGroups.deletedAt)),
-    db.select({ tagId: tags.tagId, groupId: tags.groupId, name: tags.name, strategyId: tags.strategyId }).from(tags).where(isNull(tags.deletedAt)),
-    db.select({ nodeType: visibilityRules.nodeType, nodeId: visibilityRules.nodeId, see: visibilityRules.see, use: visibilityRules.use, mode: visibilityRules.mode }).from(visibilityRules),
-    db.select({ strategyId: strategies.strategyId, name: strategies.name }).from(strategies).where(isNull(strategies.deletedAt)),
-    db.select().from(strategyRanges),
-  ]);
+  // One query at a time: inside a transaction a client runs queries one by one anyway.
+  const deptRows = await db.select({ id: departments.id, name: departments.name, parentId: departments.parentId }).from(departments).where(isNull(departments.removedAt));
+  const folderRows = await db.select({ id: tagFolders.id, name: tagFolders.name, parentId: tagFolders.parentId }).from(tagFolders);
+  const groupRows = await db.select({ groupId: tagGroups.groupId, name: tagGroups.name, folderId: tagGroups.folderId, strategyId: tagGroups.strategyId }).from(tagGroups).where(isNull(tagGroups.deletedAt));
+  const tagRows = await db.select({ tagId: tags.tagId, groupId: tags.groupId, name: tags.name, strategyId: tags.strategyId }).from(tags).where(isNull(tags.deletedAt));
+  const ruleRows = await db.select({ nodeType: visibilityRules.nodeType, nodeId: visibilityRules.nodeId, see: visibilityRules.see, use: visibilityRules.use, mode: visibilityRules.mode }).from(visibilityRules);
+  const strategyRows = await db.select({ strategyId: strategies.strategyId, name: strategies.name }).from(strategies).where(isNull(strategies.deletedAt));
+  const rangeRows = await db.select().from(strategyRanges);
   return {
     departments: deptRows,
     folders: folderRows,
@@ -39,7 +38,7 @@ export async function loadPolicyData(db: Queryable): Promise<PolicyData> {
  * (configured admins), `manager` (department leaders), `rep` (everyone active). A member who left has
  * no departments and no roles, so no rule admits them.
  */
-export async function loadPolicyMember(db: Database, userid: string, configuredAdmins: string[]): Promise<PolicyMember> {
+export async function loadPolicyMember(db: Queryable, userid: string, configuredAdmins: string[]): Promise<PolicyMember> {
   const [member] = await db.select({ status: members.status }).from(members).where(eq(members.userid, userid));
   if (!member || member.status === MEMBER_LEFT) return { userid, departments: [], roles: [] };
   const depts = await db.select({ id: memberDepartments.departmentId, isLeader: memberDepartments.isLeader }).from(memberDepartments).where(eq(memberDepartments.userid, userid));
@@ -100,7 +99,7 @@ export class PolicyCache {
 }
 
 /** The named members as policy subjects (for narrowing checks of rules that name members). */
-export async function policyMembersNamed(db: Database, userids: string[], configuredAdmins: string[]): Promise<Map<string, PolicyMember>> {
+export async function policyMembersNamed(db: Queryable, userids: string[], configuredAdmins: string[]): Promise<Map<string, PolicyMember>> {
   const out = new Map<string, PolicyMember>();
   for (const userid of new Set(userids)) {
     const [known] = await db.select({ userid: members.userid }).from(members).where(eq(members.userid, userid));

@@ -66,7 +66,7 @@ export async function saveRule(db: Database, configuredAdmins: string[], actor: 
       const unknown = [
         ...see.departments.concat(use.departments).filter((d) => !current.hasDepartment(d)).map((d) => `department ${d}`),
       ];
-      const named = await policyMembersNamed(db, [...see.users, ...use.users], configuredAdmins);
+      const named = await policyMembersNamed(tx, [...see.users, ...use.users], configuredAdmins);
       unknown.push(...[...see.users, ...use.users].filter((u) => !named.has(u)).map((u) => `member ${u}`));
       if (unknown.length) throw new DomainError('BAD_REQUEST', `the rule names what does not exist: ${[...new Set(unknown)].join(', ')}`);
       const problems = current.validateRule(type, id, see, use, (u) => named.get(u));

@@ -43,7 +43,11 @@ export async function recordWrite(db: Queryable, request: WriteRequest, requeste
   return row!.id;
 }
 
-/** A failed enqueue leaves the row `queued`; the maintenance sweep re-enqueues it. */
+/**
+ * A failed enqueue leaves the row `queued`; the maintenance sweep re-enqueues it. BullMQ runs jobs
+ * without a priority before prioritised ones, so interactive writes pass none; a `priority` marks
+ * bulk work that may wait.
+ */
 export async function enqueueWrite(queues: Queues, id: number, options: { priority?: number } = {}): Promise<void> {
   await queues.writes.add('write', { writeId: id }, { jobId: writeJobId(id), priority: options.priority }).catch(() => undefined);
 }

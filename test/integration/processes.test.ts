@@ -87,7 +87,7 @@ describe('separate server and worker processes', () => {
   it('refuse to run on the embedded database', async () => {
     const server = launch('server', {
       DATA_DIR: tempDir(), REDIS_URL: inject('redisUrl'), WECOM_CORP_ID: 'ww1234567890abcdef', WECOM_AGENT_ID: '1000002', WECOM_AGENT_SECRET: 'secret',
-      WECOM_CALLBACK_TOKEN: 'Token123', WECOM_CALLBACK_AES_KEY: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG', SESSION_SECRET: 's'.repeat(40),
+      WECOM_CALLBACK_TOKEN: 'Token123', WECOM_CALLBACK_AES_KEY: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG', SESSION_SECRET: 's'.repeat(40), PUBLIC_URL: 'https://crm.example.com',
     });
     expect(await server.exited).toBe(1);
     expect(server.output()).toMatch(/needs DATABASE_URL \(PostgreSQL\).*cannot be shared/s);
@@ -112,7 +112,7 @@ describe('separate server and worker processes', () => {
         DATA_DIR: tempDir(), PORT: String(port), REDIS_URL: inject('redisUrl'), DATABASE_URL: await createTestDatabase(),
         WECOM_CORP_ID: 'wwsimcorp0000000001', WECOM_AGENT_ID: '1000002', WECOM_AGENT_SECRET: 'sim-agent-secret',
         WECOM_CALLBACK_TOKEN: 'ProcToken123', WECOM_CALLBACK_AES_KEY: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
-        WECOM_API_BASE: sim.url, SESSION_SECRET: 's'.repeat(40),
+        WECOM_API_BASE: sim.url, SESSION_SECRET: 's'.repeat(40), PUBLIC_URL: 'https://crm.example.com',
       };
       const server = launch('server', env);
       await waitFor(async () => server.output().includes('Press Ctrl-C'), 'the server to start', 60_000);

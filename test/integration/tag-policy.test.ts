@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, relationTags } from '../../server/db/schema.ts';
+import { auditLog, relationTags, visibilityRules } from '../../server/db/schema.ts';
+import { bumpPolicyVersion } from '../../server/services/policy-version.ts';
 import { verifyAuditChain } from '../../server/services/audit.service.ts';
 import type { CompanyFixture } from '../../wecom-sim/index.ts';
 import { startTestProduct, waitFor, type ApiClient, type TestProduct } from '../support/test-product.ts';
@@ -120,15 +121,15 @@ describe('tag policy enforced on every path', () => {
 
   it('refuses a tag the member may see but not use (403 with reasons) and changes nothing anywhere', async () => {
     const callsBefore = await markTagCalls();
-    const [{ n: auditBefore }] = await db().select({ n: sql<number>`count(*)::int` }).from(auditLog).where(eq(auditLog.outcome, 'denied'));
+    const deniedCount = async () => (await db().select({ n: sql<number>`count(*)::int` }).from(auditLog).where(eq(auditLog.outcome, 'denied')))[0]!.n;
+    const auditBefore = await deniedCount();
     const refused = await wangfang.post('/api/customers/wmShared/tags', { add: [ids['普通'], ids.VIP] });
     expect(refused.status).toBe(403);
     expect(refused.body.error).toMatchObject({ code: 'TAG_NOT_ALLOWED', tags: [expect.objectContaining({ tagId: ids.VIP, name: 'VIP' })] });
     expect(await markTagCalls()).toBe(callsBefore);
     expect(await localTags('wangfang')).toEqual([ids['严重投诉']]);
     expect(await wecomTags('wangfang')).toEqual([ids['严重投诉']]);
-    const [{ n: auditAfter }] = await db().select({ n: sql<number>`count(*)::int` }).from(auditLog).where(eq(auditLog.outcome, 'denied'));
-    expect(auditAfter).toBe(auditBefore + 1);
+    expect(await deniedCount()).toBe(auditBefore + 1);
   });
 
   it('answers a tag the member may not see exactly like a tag that does not exist', async () => {
@@ -163,19 +164,52 @@ describe('tag policy enforced on every path', () => {
     await settle();
     expect(await wecomTags('wangfang')).not.toContain(ids.VIP);
     expect(await localTags('wangfang')).not.toContain(ids.VIP);
-    const messages = await t.simCall<{ messages: { touser?: string; text?: { content: string } }[] }>('GET', '/sim/messages');
-    expect(messages.messages.some((m) => m.touser === 'wangfang' && m.text?.content.includes('VIP'))).toBe(true);
+    const messages = await t.simCall<{ messages: { recipients: string[]; body: { text?: { content: string } } }[] }>('GET', '/sim/messages');
+    expect(messages.messages.some((m) => m.recipients.includes('wangfang') && m.body.text?.content.includes('VIP'))).toBe(true);
     const [reverted] = await db().select().from(auditLog).where(eq(auditLog.outcome, 'reverted'));
     expect(reverted).toMatchObject({ actor: 'wangfang', subjectId: 'wmShared', details: expect.objectContaining({ tags: [ids.VIP] }) });
   });
 
   it('only reports (no revert) when the refusing rule is in report-only mode', async () => {
     await admin.request('PUT', `/api/admin/tags/${ids.VIP}/visibility`, { see: { departments: [1] }, use: { roles: ['manager'] }, mode: 'report' });
+    // The same member edits the same customer again within the simulator's second: WeCom's event is
+    // then identical to the previous one, and the re-read after a "duplicate" must still catch it.
     await t.simCall('POST', '/sim/customers/edit-tags', { userid: 'wangfang', external_userid: 'wmShared', add: [ids.VIP] });
+    const reported = await waitFor(async () => {
+      const rows = await db().select().from(auditLog).where(eq(auditLog.outcome, 'reported'));
+      return rows.length ? rows : undefined;
+    }, 'the report-only audit entry');
     await settle();
-    expect(await wecomTags('wangfang')).toContain(ids.VIP);
-    const reported = await db().select().from(auditLog).where(eq(auditLog.outcome, 'reported'));
     expect(reported).toHaveLength(1);
+    expect(await wecomTags('wangfang')).toContain(ids.VIP);
     expect(await verifyAuditChain(db())).toBeNull();
+    // The chain detects an edited entry.
+    const [first] = await db().select({ id: auditLog.id }).from(auditLog).orderBy(auditLog.id).limit(1);
+    await db().execute(sql`update audit_log set outcome = 'allowed' where id = ${first!.id}`);
+    expect(await verifyAuditChain(db())).toBe(first!.id);
+    await db().execute(sql`update audit_log set outcome = 'done' where id = ${first!.id}`);
+  });
+
+  it('lists policy conflicts for admins, each with a fix', async () => {
+    // Written around the API (which refuses them) to stand for data that aged: a wider child rule,
+    // and a rule naming a member who no longer exists.
+    await db().insert(visibilityRules).values([
+      { nodeType: 'tag', nodeId: ids['一般投诉']!, see: { departments: [3], users: [], roles: [] }, use: { departments: [3], users: [], roles: [] } },
+      { nodeType: 'tag', nodeId: ids['普通']!, see: { departments: [1], users: [], roles: [] }, use: { departments: [], users: ['departed'], roles: [{ name: 'ghost-role' }] } },
+    ]);
+    await bumpPolicyVersion(db());
+    await t.simCall('POST', '/sim/admin/tags', { action: 'create', group_name: '客户等级', tag: [{ name: '金卡#1' }] });
+    await settle();
+    const listed = await admin.get('/api/admin/tag-policy/conflicts');
+    expect(listed.status).toBe(200);
+    const kinds = listed.body.conflicts.map((c: { kind: string }) => c.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['rule_wider_than_parent', 'rule_names_missing', 'tag_name_invalid']));
+    const wider = listed.body.conflicts.find((c: { kind: string }) => c.kind === 'rule_wider_than_parent');
+    expect(wider.message).toContain('投诉记录');
+    expect(wider.fix).toBeTruthy();
+    const missing = listed.body.conflicts.find((c: { kind: string }) => c.kind === 'rule_names_missing');
+    expect(missing.message).toMatch(/member departed.*role ghost-role/);
+    expect(listed.body.conflicts.find((c: { kind: string }) => c.kind === 'tag_name_invalid').message).toContain('#');
+    expect((await wangfang.get('/api/admin/tag-policy/conflicts')).status).toBe(403);
   });
 });

@@ -8,6 +8,7 @@ const production = {
   WECOM_CALLBACK_TOKEN: 'QDG6eK',
   WECOM_CALLBACK_AES_KEY: 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C',
   SESSION_SECRET: 'x'.repeat(40),
+  PUBLIC_URL: 'https://crm.example.com',
 };
 
 describe('configuration', () => {

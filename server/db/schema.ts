@@ -50,6 +50,9 @@ export const members = pgTable('members', {
   mainDepartment: integer('main_department'),
   status: integer('status').notNull().default(1),
   leftAt: timestamp('left_at', { withTimezone: true }),
+  /** Read-only probation: every action but `view` denied while on; `probationUntil` null = until cleared. */
+  probation: boolean('probation').notNull().default(false),
+  probationUntil: timestamp('probation_until', { withTimezone: true }),
   syncedAt: timestamp('synced_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -77,8 +80,13 @@ export const customers = pgTable('customers', {
   corpFullName: text('corp_full_name'),
   position: text('position'),
   unionid: text('unionid'),
-  /** The owner (归属), separate from WeCom follow relations; the ownership issue manages it. */
+  /** The owner (归属), separate from WeCom follow relations. */
   ownerUserid: text('owner_userid'),
+  /** Last activity by the owner (note, tag or remark change, new relation): the pool's clock. */
+  lastActivityAt: timestamp('last_activity_at', { withTimezone: true }),
+  /** Set while the customer is in a public pool (公海); the pool is a department subtree, null = corp-wide. */
+  inPoolSince: timestamp('in_pool_since', { withTimezone: true }),
+  poolDepartmentId: integer('pool_department_id'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 }, (t) => [index('customers_owner').on(t.ownerUserid)]);
@@ -225,6 +233,8 @@ export const sessions = pgTable('sessions', {
   idHash: text('id_hash').primaryKey(),
   userid: text('userid').notNull(),
   csrfToken: text('csrf_token').notNull(),
+  /** An admin viewing the sidebar as another member: reads as them, writes refused. */
+  viewAsUserid: text('view_as_userid'),
   createdAt: createdAt(),
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
 }, (t) => [index('sessions_userid').on(t.userid)]);
@@ -337,3 +347,88 @@ export const contactWays = pgTable('contact_ways', {
   updatedAt: updatedAt(),
   deletedAt: timestamp('deleted_at', { withTimezone: true }),
 }, (t) => [uniqueIndex('contact_ways_state').on(t.state)]);
+
+// ── Ownership, pool, notes, transfers, grants, exports ─────────────────────────────────────────
+export type OwnershipReason = 'first_add' | 'contact_way' | 'assign' | 'bulk_assign' | 'transfer' | 'departure' | 'pool_claim' | 'pool_release' | 'sync';
+
+/** Every change of a customer's owner, kept forever. */
+export const ownerHistory = pgTable('owner_history', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  externalUserId: text('external_userid').notNull(),
+  fromUserid: text('from_userid'),
+  toUserid: text('to_userid'),
+  reason: text('reason').$type<OwnershipReason>().notNull(),
+  actor: text('actor'),
+  at: createdAt(),
+}, (t) => [index('owner_history_customer').on(t.externalUserId, t.id), index('owner_history_claims').on(t.actor, t.reason, t.at)]);
+
+export const followUpNotes = pgTable('follow_up_notes', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  externalUserId: text('external_userid').notNull(),
+  author: text('author').notNull(),
+  content: text('content').notNull(),
+  createdAt: createdAt(),
+}, (t) => [index('follow_up_notes_customer').on(t.externalUserId, t.id)]);
+
+export type TransferKind = 'in_service' | 'resigned';
+export type TransferItemState = 'pending' | 'waiting' | 'done' | 'refused' | 'over_limit' | 'failed';
+
+/** One transfer request: customers of one handover member to one takeover member. */
+export const transferBatches = pgTable('transfer_batches', {
+  id: text('id').primaryKey(),
+  kind: text('kind').$type<TransferKind>().notNull(),
+  handoverUserid: text('handover_userid').notNull(),
+  takeoverUserid: text('takeover_userid').notNull(),
+  requestedBy: text('requested_by'),
+  backgroundJobId: text('background_job_id'),
+  createdAt: createdAt(),
+});
+
+export const transferItems = pgTable('transfer_items', {
+  batchId: text('batch_id').notNull(),
+  externalUserId: text('external_userid').notNull(),
+  state: text('state').$type<TransferItemState>().notNull().default('pending'),
+  errcode: integer('errcode'),
+  error: text('error'),
+  takeoverTime: bigint('takeover_time', { mode: 'number' }),
+  updatedAt: updatedAt(),
+}, (t) => [primaryKey({ columns: [t.batchId, t.externalUserId] }), index('transfer_items_customer').on(t.externalUserId), index('transfer_items_state').on(t.state)]);
+
+export type GrantState = 'requested' | 'active' | 'rejected' | 'revoked';
+
+/** Time-limited extra access; expiry is checked on every request (`expires_at`), not by a job. */
+export const accessGrants = pgTable('access_grants', {
+  id: text('id').primaryKey(),
+  requester: text('requester').notNull(),
+  approver: text('approver'),
+  actions: jsonb('actions').$type<PermissionAction[]>().notNull(),
+  /** Either named customers or a department subtree. */
+  customerIds: jsonb('customer_ids').$type<string[]>(),
+  departmentId: integer('department_id'),
+  reason: text('reason').notNull(),
+  state: text('state').$type<GrantState>().notNull().default('requested'),
+  emergency: boolean('emergency').notNull().default(false),
+  durationSeconds: integer('duration_seconds').notNull(),
+  startsAt: timestamp('starts_at', { withTimezone: true }),
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
+  createdAt: createdAt(),
+  decidedAt: timestamp('decided_at', { withTimezone: true }),
+  reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
+}, (t) => [index('access_grants_requester').on(t.requester, t.state)]);
+
+export type ExportState = 'awaiting_approval' | 'queued' | 'running' | 'completed' | 'failed' | 'rejected';
+
+export const exportJobs = pgTable('export_jobs', {
+  id: text('id').primaryKey(),
+  requestedBy: text('requested_by').notNull(),
+  format: text('format').$type<'csv' | 'xlsx'>().notNull(),
+  filter: jsonb('filter').$type<Record<string, unknown>>().notNull(),
+  state: text('state').$type<ExportState>().notNull().default('queued'),
+  rowCount: integer('row_count'),
+  estimatedRows: integer('estimated_rows'),
+  approver: text('approver'),
+  filePath: text('file_path'),
+  error: text('error'),
+  createdAt: createdAt(),
+  completedAt: timestamp('completed_at', { withTimezone: true }),
+});

@@ -13,6 +13,8 @@ import { adminTagPolicyRouter } from './routes/admin-tag-policy.route.ts';
 import { customersRouter } from './routes/customers.route.ts';
 import { healthRouter } from './routes/health.route.ts';
 import { meRouter } from './routes/me.route.ts';
+import { tagsRouter } from './routes/tags.route.ts';
+import { viewAsRouter } from './routes/view-as.route.ts';
 import { personalTagsRouter } from './routes/personal-tags.route.ts';
 
 export function createApp(ctx: AppContext): Express {
@@ -33,6 +35,8 @@ export function createApp(ctx: AppContext): Express {
   app.use(personalTagsRouter(ctx));
   app.use(adminContactWaysRouter(ctx));
   app.use(adminTagPolicyRouter(ctx));
+  app.use(tagsRouter(ctx));
+  app.use(viewAsRouter(ctx));
   app.use('/api', (req: Request) => {
     throw new DomainError('NOT_FOUND', `no API route ${req.method} ${req.baseUrl}${req.path}`);
   });

@@ -13,7 +13,12 @@ export const SESSION_COOKIE = 'wtg_session';
 export const SESSION_TTL_MS = 12 * 3600_000;
 
 export interface SessionInfo {
+  /** Who the request acts as: the logged-in member, or the member an admin is viewing as. */
   userid: string;
+  /** Who is logged in (differs from `userid` only during view-as). */
+  actualUserid: string;
+  /** Set while an admin views the app as another member (read-only). */
+  viewAs: boolean;
   csrfToken: string;
   idHash: string;
 }
@@ -58,13 +63,13 @@ export function isSecureRequest(req: Request, publicUrl: string | undefined): bo
   return req.secure || (publicUrl?.startsWith('https://') ?? false);
 }
 
-export async function loadSession(db: Database, req: Request, secret: string): Promise<SessionInfo | undefined> {
+export async function loadSession(db: Database, req: Request, secret: string): Promise<(SessionInfo & { viewAsUserid: string | null }) | undefined> {
   const raw = readCookie(req, SESSION_COOKIE);
   const id = raw ? unsign(raw, secret) : undefined;
   if (!id) return undefined;
   const idHash = sha256(id);
   const [row] = await db.select().from(sessions).where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, sql`now()`)));
-  return row ? { userid: row.userid, csrfToken: row.csrfToken, idHash } : undefined;
+  return row ? { userid: row.userid, actualUserid: row.userid, viewAs: false, csrfToken: row.csrfToken, idHash, viewAsUserid: row.viewAsUserid } : undefined;
 }
 
 /** Starts a session for the member, ending the one this browser had: the id rotates at every login. */
@@ -76,7 +81,7 @@ export async function startSession(db: Database, req: Request, res: Response, us
   const idHash = sha256(id);
   await db.insert(sessions).values({ idHash, userid, csrfToken, expiresAt: new Date(Date.now() + SESSION_TTL_MS) });
   res.cookie(SESSION_COOKIE, sign(id, options.secret), cookieOptions(options.secure, SESSION_TTL_MS));
-  return { userid, csrfToken, idHash };
+  return { userid, actualUserid: userid, viewAs: false, csrfToken, idHash };
 }
 
 export async function endSession(db: Database, res: Response, session: SessionInfo | undefined, secure: boolean): Promise<void> {

@@ -22,7 +22,12 @@ export function currentSession(res: Response): SessionInfo {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export function requirePermission(ctx: AppContext, permission: RoutePermission): RequestHandler {
+export interface PermissionOptions {
+  /** The route ends view-as, so it stays callable (as the admin) while viewing as someone. */
+  endsViewAs?: boolean;
+}
+
+export function requirePermission(ctx: AppContext, permission: RoutePermission, options: PermissionOptions = {}): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (permission === 'public') return next();
     const secret = ctx.config.sessionSecret!;
@@ -37,7 +42,16 @@ export function requirePermission(ctx: AppContext, permission: RoutePermission):
     if (permission === 'admin' && !(await isAdmin(ctx.db, session.userid, ctx.config.adminUserIds))) {
       throw new DomainError('FORBIDDEN', 'admins only');
     }
-    res.locals.session = session;
+    const { viewAsUserid, ...info } = session;
+    if (viewAsUserid && !options.endsViewAs) {
+      // View-as: an admin reads member routes exactly as that member would; nothing can be changed.
+      if (!SAFE_METHODS.has(req.method)) throw new DomainError('FORBIDDEN', `read-only: you are viewing as ${viewAsUserid}; end view-as to make changes`);
+      if (permission === 'member') {
+        res.locals.session = { ...info, userid: viewAsUserid, viewAs: true } satisfies SessionInfo;
+        return next();
+      }
+    }
+    res.locals.session = info satisfies SessionInfo;
     next();
   };
 }

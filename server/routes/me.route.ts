@@ -10,7 +10,7 @@ export function meRouter(ctx: AppContext): Router {
     const session = currentSession(res);
     const profile = await memberProfile(ctx.db, session.userid, ctx.config.adminUserIds);
     if (!profile) throw new DomainError('UNAUTHENTICATED', 'this member is unknown: log in again');
-    res.json({ ...profile, csrfToken: session.csrfToken });
+    res.json({ ...profile, csrfToken: session.csrfToken, viewAs: session.viewAs ? { by: session.actualUserid, readOnly: true } : null });
   });
   return router;
 }

@@ -270,7 +270,14 @@ describe('the sandbox product (PGlite)', () => {
     expect(new Set(rows.map((r) => r.payload.ExternalUserID))).toEqual(new Set(customers.map((c) => c.externalUserId)));
     expect(rows.reduce((sum, r) => sum + r.duplicateDeliveries, 0)).toBe(repeats.length);
     const after = await fetchesOf(test);
-    for (const c of customers) expect((after.get(c.externalUserId) ?? 0) - (before.get(c.externalUserId) ?? 0)).toBe(1);
+    const repeated = new Set(customers.filter((_, i) => i % 10 === 0).map((c) => c.externalUserId));
+    for (const c of customers) {
+      const fetches = (after.get(c.externalUserId) ?? 0) - (before.get(c.externalUserId) ?? 0);
+      // An edit repeated after the first was processed looks like a second edit in the same second
+      // (WeCom's edit event carries nothing more), so the customer is re-read once; never more.
+      if (repeated.has(c.externalUserId)) expect([1, 2]).toContain(fetches);
+      else expect(fetches).toBe(1);
+    }
   }, 60_000);
 
   it('every rejection is logged with its reason, and no log line carries a secret', () => {

@@ -107,6 +107,35 @@ describe('tag policy enforced on every path', () => {
     expect(await seenBy(lihua)).toEqual(['普通']);
   });
 
+  it('gives each member their visible tag tree, with locked tags and the reason', async () => {
+    const mine = await wangfang.get('/api/tags');
+    expect(mine.status).toBe(200);
+    const groupNames = mine.body.tree.map((g: { name: string }) => g.name);
+    expect(groupNames).toEqual(expect.arrayContaining(['客户等级', '投诉记录']));
+    const vip = mine.body.tree.find((g: { name: string }) => g.name === '客户等级').tags.find((tag: { name: string }) => tag.name === 'VIP');
+    expect(vip).toMatchObject({ usable: false, lockedReason: expect.stringMatching(/see but not use/) });
+    const theirs = await lihua.get('/api/tags');
+    expect(theirs.body.tree.map((g: { name: string }) => g.name)).not.toContain('投诉记录');
+    expect(JSON.stringify(theirs.body)).not.toContain('严重投诉');
+  });
+
+  it('lets an admin view the app as a member, read-only, and audits it', async () => {
+    const viewer = await t.as('zhuxiaoyan');
+    expect((await viewer.post('/api/admin/view-as', { userid: 'lihua' })).status).toBe(200);
+    const me = await viewer.get('/api/me');
+    expect(me.body).toMatchObject({ userid: 'lihua', viewAs: { by: 'zhuxiaoyan', readOnly: true } });
+    const seen = await viewer.get('/api/customers/wmShared');
+    expect(JSON.stringify(seen.body)).not.toContain('严重投诉');
+    const write = await viewer.post('/api/customers/wmShared/tags', { add: [ids['普通']] });
+    expect(write.status).toBe(403);
+    expect(write.body.error.message).toMatch(/read-only/);
+    expect((await viewer.request('DELETE', '/api/admin/view-as')).status).toBe(200);
+    expect((await viewer.get('/api/me')).body).toMatchObject({ userid: 'zhuxiaoyan', viewAs: null });
+    const audited = await db().select().from(auditLog).where(eq(auditLog.action, 'view_as.started'));
+    expect(audited).toEqual([expect.objectContaining({ actor: 'zhuxiaoyan', subjectId: 'lihua' })]);
+    expect((await wangfang.post('/api/admin/view-as', { userid: 'lihua' })).status).toBe(403);
+  });
+
   it('explains a decision in words, naming the department that granted it', async () => {
     const explained = await admin.get(`/api/admin/explain/tag?userid=wangfang&tagId=${ids.VIP}`);
     expect(explained.status).toBe(200);

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { startPrivateRedis, type PrivateRedis } from './runtime/private-redis.ts';
 import { sandboxConfig, sandboxCredentials } from './sandbox.ts';
 import { requestFullSync } from './services/full-sync.service.ts';
+import { ensureBuiltinRoles } from './services/roles.service.ts';
 import { PolicyCache } from './services/tag-policy.service.ts';
 import type { CallbackCredentials } from './wecom/callback-crypto.ts';
 import { WecomClient, type WecomClientOptions } from './wecom/client.ts';
@@ -69,6 +70,8 @@ export async function startProduct(options: StartOptions): Promise<RunningProduc
     }
     const database = options.database ?? (await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: join(config.dataDir, 'db') }));
     cleanups.push(() => database.close());
+    // Built-in roles (admin, manager, rep, service) exist from the first start; admins' edits are kept.
+    await ensureBuiltinRoles(database.db);
 
     let simulator: RunningSimulator | undefined;
     let credentials: ReturnType<typeof sandboxCredentials> | undefined;

@@ -40,7 +40,10 @@ export const departments = pgTable('departments', {
   order: bigint('order', { mode: 'number' }).notNull().default(0),
   removedAt: timestamp('removed_at', { withTimezone: true }),
   syncedAt: timestamp('synced_at', { withTimezone: true }).notNull().defaultNow(),
-});
+}, (t) => [
+  // Subtree walks (customer scope `dept`, pools, grants on a department) descend by parent.
+  index('departments_parent').on(t.parentId),
+]);
 
 /** WeCom member status: 1 active, 2 disabled, 4 not activated, 5 left. Members are never deleted. */
 export const members = pgTable('members', {
@@ -89,7 +92,13 @@ export const customers = pgTable('customers', {
   poolDepartmentId: integer('pool_department_id'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
-}, (t) => [index('customers_owner').on(t.ownerUserid)]);
+}, (t) => [
+  index('customers_owner').on(t.ownerUserid),
+  // The customer list's keyset order: (created_at desc, external_userid).
+  index('customers_list_order').on(t.createdAt.desc().nullsFirst(), t.externalUserId),
+  // Pool customers by pool (null = corp-wide), for the `view` pool arm of the customer scope.
+  index('customers_pool').on(t.poolDepartmentId).where(sql`in_pool_since is not null`),
+]);
 
 export type RelationStatus = 'active' | 'ended';
 
@@ -111,7 +120,12 @@ export const followRelations = pgTable('follow_relations', {
   /** member_deleted | customer_deleted | transfer | missing_in_wecom */
   endReason: text('end_reason'),
   updatedAt: updatedAt(),
-}, (t) => [primaryKey({ columns: [t.externalUserId, t.userid] }), index('follow_relations_member').on(t.userid, t.status)]);
+}, (t) => [
+  primaryKey({ columns: [t.externalUserId, t.userid] }),
+  index('follow_relations_member').on(t.userid, t.status),
+  // A member's active relations as (userid → customer ids), index-only, for the customer scope.
+  index('follow_relations_member_active').on(t.userid, t.externalUserId).where(sql`status = 'active'`),
+]);
 
 export type TagKind = 'corp' | 'strategy' | 'personal';
 
@@ -294,6 +308,8 @@ export const roles = pgTable('roles', {
   label: text('label').notNull(),
   builtin: boolean('builtin').notNull().default(false),
   scopes: jsonb('scopes').$type<Record<PermissionAction, PermissionScope>>().notNull(),
+  /** Holders may self-activate emergency grants (short window, flagged for review). */
+  allowEmergency: boolean('allow_emergency').notNull().default(false),
   createdAt: createdAt(),
 });
 
@@ -304,6 +320,17 @@ export const memberRoles = pgTable('member_roles', {
   grantedBy: text('granted_by'),
   grantedAt: createdAt(),
 }, (t) => [primaryKey({ columns: [t.userid, t.role] })]);
+
+/**
+ * Departments an admin named a member to manage (with their sub-departments), on top of the
+ * departments WeCom marks them leader of. Gives `dept` scopes something to cover.
+ */
+export const memberManagedDepartments = pgTable('member_managed_departments', {
+  userid: text('userid').notNull(),
+  departmentId: integer('department_id').notNull(),
+  grantedBy: text('granted_by'),
+  grantedAt: createdAt(),
+}, (t) => [primaryKey({ columns: [t.userid, t.departmentId] })]);
 
 /** Append-only audit trail, hash-chained: each row's hash covers its content and the previous hash. */
 export const auditLog = pgTable('audit_log', {
@@ -317,7 +344,12 @@ export const auditLog = pgTable('audit_log', {
   details: jsonb('details').$type<Record<string, unknown>>().notNull(),
   prevHash: text('prev_hash').notNull(),
   hash: text('hash').notNull(),
-}, (t) => [index('audit_log_subject').on(t.subjectType, t.subjectId), index('audit_log_actor').on(t.actor, t.id)]);
+}, (t) => [
+  index('audit_log_subject').on(t.subjectType, t.subjectId),
+  index('audit_log_actor').on(t.actor, t.id),
+  index('audit_log_action').on(t.action, t.id),
+  index('audit_log_at').on(t.at),
+]);
 
 // ── Contact ways (「联系我」) and auto-tagging ─────────────────────────────────────────────────────
 export interface ContactWayRules {
@@ -414,7 +446,10 @@ export const accessGrants = pgTable('access_grants', {
   createdAt: createdAt(),
   decidedAt: timestamp('decided_at', { withTimezone: true }),
   reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
-}, (t) => [index('access_grants_requester').on(t.requester, t.state)]);
+  reviewedBy: text('reviewed_by'),
+  revokedBy: text('revoked_by'),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+}, (t) => [index('access_grants_requester').on(t.requester, t.state), index('access_grants_active').on(t.state, t.expiresAt)]);
 
 export type ExportState = 'awaiting_approval' | 'queued' | 'running' | 'completed' | 'failed' | 'rejected';
 

@@ -1,6 +1,10 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import type { Database } from '../db/database.ts';
-import { customers, followRelations, personalTags, relationTags, tagGroups, tags } from '../db/schema.ts';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import type { Queryable } from '../db/database.ts';
+import { customers, followRelations, members, personalTags, relationTags, tagGroups, tags } from '../db/schema.ts';
+import { CUSTOMER_ACTIONS, customerScopeSql, type AccessSubject, type CustomerAction } from '../policy/customer-scope.ts';
+import { shownValue, type MaskableField } from '../policy/masking.ts';
+
+export interface TagView { tagId: string; kind: string; name: string; groupName: string | null }
 
 export interface CustomerView {
   externalUserId: string;
@@ -9,68 +13,131 @@ export interface CustomerView {
   avatar: string | null;
   gender: number;
   corpName: string | null;
+  corpFullName: string | null;
+  position: string | null;
   ownerUserid: string | null;
+  owner: { userid: string; name: string; active: boolean } | null;
+  inPool: boolean;
+  poolDepartmentId: number | null;
   relations: {
     userid: string;
     remark: string | null;
     description: string | null;
+    remarkCorpName: string | null;
+    remarkMobiles: string[];
     addedAt: number | null;
     addWay: number | null;
     state: string | null;
     operUserid: string | null;
     status: string;
     endReason: string | null;
-    tags: { tagId: string; kind: string; name: string; groupName: string | null }[];
+    tags: TagView[];
   }[];
+  /** The fields shown masked in this answer (empty with `unmask`). */
+  masked: MaskableField[];
+  /** What the member may do with this customer. */
+  permissions: Record<CustomerAction, boolean>;
 }
 
-/**
- * One customer with its follow relations and tags. `viewer` decides what is returned: admins see every
- * relation; other members must follow the customer, and the absence of any access is `undefined`
- * (a 404 for the caller, never a 403). Only tags the viewer may see are returned; personal tags only
- * to their owner.
- */
-export async function readCustomer(db: Database, externalUserId: string, viewer: { userid: string; admin: boolean; seeTags: Set<string> }): Promise<CustomerView | undefined> {
-  const visible = viewer.admin
-    ? sql`true`
-    : sql`exists (select 1 from ${followRelations} fr where fr.external_userid = ${customers.externalUserId} and fr.userid = ${viewer.userid} and fr.status = 'active')`;
-  const [customer] = await db.select().from(customers).where(and(eq(customers.externalUserId, externalUserId), visible));
-  if (!customer) return undefined;
-  const relations = await db.select().from(followRelations).where(eq(followRelations.externalUserId, externalUserId)).orderBy(asc(followRelations.addedAt));
-  const tagRows = await db.select().from(relationTags).where(eq(relationTags.externalUserId, externalUserId));
-  const wecomIds = tagRows.filter((t) => t.kind !== 'personal').map((t) => t.tagId);
-  const personalIds = tagRows.filter((t) => t.kind === 'personal').map((t) => t.tagId);
+export interface Viewer {
+  subject: AccessSubject;
+  /** Corp and rule-group tags the member may see (tag policy). */
+  seeTags: Set<string>;
+  maskedFields: Set<MaskableField>;
+}
+
+/** One boolean column per action: the customer scope predicate evaluated on the row. */
+export function permissionColumns(subject: AccessSubject): Record<CustomerAction, SQL<boolean>> {
+  return Object.fromEntries(CUSTOMER_ACTIONS.map((action) => [action, sql<boolean>`(${customerScopeSql(subject, action)})`])) as Record<CustomerAction, SQL<boolean>>;
+}
+
+/** Tag names for tag rows, visible ones only (corp/rule-group by see audience; personal to their owner). */
+export async function visibleTagsOf(db: Queryable, externalUserIds: string[], viewer: { userid: string; seeTags: Set<string> }): Promise<Map<string, { userid: string; tag: TagView }[]>> {
+  const out = new Map<string, { userid: string; tag: TagView }[]>();
+  if (!externalUserIds.length) return out;
+  const tagRows = await db.select().from(relationTags).where(inArray(relationTags.externalUserId, externalUserIds));
+  const wecomIds = [...new Set(tagRows.filter((t) => t.kind !== 'personal' && viewer.seeTags.has(t.tagId)).map((t) => t.tagId))];
+  const personalIds = [...new Set(tagRows.filter((t) => t.kind === 'personal' && t.userid === viewer.userid).map((t) => t.tagId))];
   const wecomTags = wecomIds.length
     ? await db.select({ tagId: tags.tagId, name: tags.name, groupName: tagGroups.name }).from(tags).leftJoin(tagGroups, eq(tagGroups.groupId, tags.groupId)).where(inArray(tags.tagId, wecomIds))
     : [];
-  const personal = personalIds.length ? await db.select().from(personalTags).where(inArray(personalTags.id, personalIds)) : [];
-  const nameOf = new Map<string, { name: string; groupName: string | null; owner?: string }>([
+  const personal = personalIds.length ? await db.select().from(personalTags).where(and(inArray(personalTags.id, personalIds), eq(personalTags.userid, viewer.userid))) : [];
+  const nameOf = new Map<string, { name: string; groupName: string | null }>([
     ...wecomTags.map((t) => [t.tagId, { name: t.name, groupName: t.groupName }] as const),
-    ...personal.map((t) => [t.id, { name: t.name, groupName: t.groupName, owner: t.userid }] as const),
+    ...personal.map((t) => [t.id, { name: t.name, groupName: t.groupName }] as const),
   ]);
+  for (const row of tagRows) {
+    // Tags outside the viewer's see audience are not there for them; personal tags only for their owner.
+    const visible = row.kind === 'personal' ? row.userid === viewer.userid && nameOf.has(row.tagId) : viewer.seeTags.has(row.tagId);
+    if (!visible) continue;
+    const entry = { userid: row.userid, tag: { tagId: row.tagId, kind: row.kind, name: nameOf.get(row.tagId)?.name ?? row.tagId, groupName: nameOf.get(row.tagId)?.groupName ?? null } };
+    out.set(row.externalUserId, [...(out.get(row.externalUserId) ?? []), entry]);
+  }
+  return out;
+}
+
+/**
+ * One customer as the viewer may see it, read with the customer scope's `view` predicate plus
+ * `id = $1` (the list's predicate, so detail and list never disagree). Outside the scope, or missing:
+ * `undefined`, the same 404 for the caller either way. Masked fields are masked here, on the server,
+ * unless the viewer has `unmask` on this customer.
+ */
+export async function readCustomer(db: Queryable, externalUserId: string, viewer: Viewer): Promise<CustomerView | undefined> {
+  const [customer] = await db.select({ row: customers, permissions: permissionColumns(viewer.subject) }).from(customers)
+    .where(and(customerScopeSql(viewer.subject, 'view'), eq(customers.externalUserId, externalUserId)));
+  if (!customer) return undefined;
+  const { row } = customer;
+  const permissions = Object.fromEntries(CUSTOMER_ACTIONS.map((a) => [a, customer.permissions[a] === true])) as Record<CustomerAction, boolean>;
+  const unmask = permissions.unmask;
+  const relations = await db.select().from(followRelations).where(eq(followRelations.externalUserId, externalUserId)).orderBy(asc(followRelations.addedAt), asc(followRelations.userid));
+  const [owner] = row.ownerUserid ? await db.select({ userid: members.userid, name: members.name, status: members.status }).from(members).where(eq(members.userid, row.ownerUserid)) : [];
+  const tagsOf = (await visibleTagsOf(db, [externalUserId], { userid: viewer.subject.userid, seeTags: viewer.seeTags })).get(externalUserId) ?? [];
+  const masked = unmask ? [] : [...viewer.maskedFields].sort();
+  const show = <T extends string | null>(field: MaskableField, value: T): T => shownValue(field, value, viewer.maskedFields, unmask);
   return {
-    externalUserId: customer.externalUserId,
-    name: customer.name,
-    type: customer.type,
-    avatar: customer.avatar,
-    gender: customer.gender,
-    corpName: customer.corpName,
-    ownerUserid: customer.ownerUserid,
+    externalUserId: row.externalUserId,
+    name: row.name,
+    type: row.type,
+    avatar: row.avatar,
+    gender: row.gender,
+    corpName: show('customer.corpName', row.corpName),
+    corpFullName: show('customer.corpFullName', row.corpFullName),
+    position: show('customer.position', row.position),
+    ownerUserid: row.ownerUserid,
+    owner: row.ownerUserid ? { userid: row.ownerUserid, name: owner?.name ?? row.ownerUserid, active: owner?.status === 1 } : null,
+    inPool: row.inPoolSince !== null,
+    poolDepartmentId: row.poolDepartmentId,
     relations: relations.map((r) => ({
       userid: r.userid,
       remark: r.remark,
-      description: r.description,
+      description: show('relation.description', r.description),
+      remarkCorpName: show('relation.remarkCorpName', r.remarkCorpName),
+      remarkMobiles: (r.remarkMobiles ?? []).map((m) => show('relation.remarkMobiles', m)),
       addedAt: r.addedAt,
       addWay: r.addWay,
       state: r.state,
       operUserid: r.operUserid,
       status: r.status,
       endReason: r.endReason,
-      tags: tagRows
-        .filter((t) => t.userid === r.userid)
-        // Tags outside the viewer's see audience are not there for them; personal tags only for their owner.
-        .filter((t) => (t.kind === 'personal' ? nameOf.get(t.tagId)?.owner === viewer.userid : viewer.seeTags.has(t.tagId)))
-        .map((t) => ({ tagId: t.tagId, kind: t.kind, name: nameOf.get(t.tagId)?.name ?? t.tagId, groupName: nameOf.get(t.tagId)?.groupName ?? null })),
+      tags: tagsOf.filter((t) => t.userid === r.userid).map((t) => t.tag),
     })),
+    masked,
+    permissions,
   };
+}
+
+/** The full value of one masked field, or undefined when there is no such value. No permission check. */
+export async function readFieldValue(db: Queryable, externalUserId: string, field: MaskableField, relationUserid: string | undefined, index: number): Promise<string | undefined> {
+  if (field.startsWith('customer.')) {
+    const [row] = await db.select({ corpName: customers.corpName, corpFullName: customers.corpFullName, position: customers.position }).from(customers).where(eq(customers.externalUserId, externalUserId));
+    const key = field.slice('customer.'.length) as 'corpName' | 'corpFullName' | 'position';
+    return row?.[key] ?? undefined;
+  }
+  if (!relationUserid) return undefined;
+  const [row] = await db.select({ description: followRelations.description, remarkCorpName: followRelations.remarkCorpName, remarkMobiles: followRelations.remarkMobiles })
+    .from(followRelations).where(and(eq(followRelations.externalUserId, externalUserId), eq(followRelations.userid, relationUserid)));
+  if (!row) return undefined;
+  if (field === 'relation.remarkMobiles') return row.remarkMobiles?.[index] ?? undefined;
+  if (index !== 0) return undefined;
+  return (field === 'relation.description' ? row.description : row.remarkCorpName) ?? undefined;
 }

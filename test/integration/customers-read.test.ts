@@ -31,9 +31,12 @@ const plainFollower = (f: DemoFollow): boolean =>
 const shared = demoCustomers.find((c) => c.follows.length === 2 && c.follows.every(plainFollower))!;
 const followerA = shared.follows[0]!.userid;
 const followerB = shared.follows[1]!.userid;
-// An active member who follows no customer at all.
+// Department leaders are managers: they see their departments' customers (the `dept` scope), so the
+// members below who must not see a customer are never leaders.
+const leaders = new Set((demo.users ?? []).filter((u) => (u.is_leader_in_dept ?? []).includes(1)).map((u) => u.userid));
+// An active member who follows no customer at all and manages nobody.
 const followed = new Set(demoCustomers.flatMap((c) => c.follows.map((f) => f.userid)));
-const outsider = [...activeMembers].find((u) => !followed.has(u) && u !== ADMIN)!;
+const outsider = [...activeMembers].find((u) => !followed.has(u) && u !== ADMIN && !leaders.has(u))!;
 // Another customer, used to end a relation.
 const other = demoCustomers.find((c) => c !== shared && c.follows.length === 2 && c.follows.every((f) => plainFollower(f) && f.userid !== followerA && f.userid !== followerB))!;
 
@@ -142,7 +145,7 @@ describe('GET /api/customers/:externalUserId', () => {
     expect(hidden.body.error.code).toBe('NOT_FOUND');
     expect(JSON.stringify(hidden.body)).not.toContain(shared.name);
     // A follower of another customer is no different.
-    const otherFollower = other.follows[0]!.userid;
+    const otherFollower = other.follows.find((f) => !leaders.has(f.userid))!.userid;
     const res = await (await t.as(otherFollower)).get(path(shared.externalUserId));
     expect(res.status).toBe(404);
     expect(res.body).toEqual(missing.body);

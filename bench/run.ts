@@ -1,0 +1,13 @@
+// `npm run bench`: every benchmark in turn on shared infrastructure (private Redis and PostgreSQL
+// unless REDIS_URL / BENCH_DATABASE_URL are set, the simulator in its own process), then a summary.
+// Exits non-zero when a benchmark lost or doubled an event or could not run; missed performance
+// targets are reported, not failed.
+import { callbackIngestBenchmark } from './callback-ingest.bench.ts';
+import { endToEndBenchmark } from './end-to-end.bench.ts';
+import { runBenchmarks } from './support/harness.ts';
+
+process.exit(await runBenchmarks([
+  ['callback ingest', callbackIngestBenchmark],
+  ['end to end', endToEndBenchmark],
+  ['tag policy', (await import('./tag-policy.bench.ts')).tagPolicyBenchmark],
+]));

@@ -5,7 +5,7 @@ import type { Database } from '../db/database.ts';
 import type { Queues } from '../../jobs/queues.ts';
 import { CallbackCryptoError, decryptMessage, verifySignature, type CallbackCredentials } from '../wecom/callback-crypto.ts';
 import { CallbackFormatError, envelopeSchema, parseEvent, parseXmlRecord } from '../wecom/callback-events.ts';
-import { commitEvent, enqueueEvent, enqueueResync } from './inbox.ts';
+import { enqueueResync, InboxWriter, type CommitResult } from './inbox.ts';
 
 export interface CallbackRouteDeps {
   db: Database;
@@ -41,6 +41,7 @@ function cryptoRejection(error: unknown): Rejection | undefined {
  */
 export function callbackRouter(deps: CallbackRouteDeps): Router {
   const router = Router();
+  const inbox = new InboxWriter(deps.db, deps.queues, deps.logger);
   const { logger } = deps;
 
   router.get('/wecom/callback', (req: Request, res: Response) => {
@@ -92,9 +93,9 @@ export function callbackRouter(deps: CallbackRouteDeps): Router {
       if (!rejection) throw error;
       return reject(res, logger, rejection);
     }
-    let committed: Awaited<ReturnType<typeof commitEvent>>;
+    let committed: CommitResult;
     try {
-      committed = await commitEvent(deps.db, parsed, fields);
+      committed = await inbox.commit(parsed, fields);
     } catch (error) {
       // Not committed: a 503 makes WeCom deliver it again.
       logger.error({ err: error }, 'callback event could not be committed; answering 503 so WeCom retries');
@@ -105,9 +106,7 @@ export function callbackRouter(deps: CallbackRouteDeps): Router {
     if (committed.duplicate) {
       logger.info({ inboxId: committed.id }, 'duplicate callback delivery acknowledged');
       if (committed.status === 'done' && fields.ChangeType === 'edit_external_contact') void enqueueResync(deps.queues, committed.id, logger);
-    } else if (parsed.kind !== 'unhandled') {
-      void enqueueEvent(deps.queues, committed.id, logger);
-    } else {
+    } else if (parsed.kind === 'unhandled') {
       logger.info({ inboxId: committed.id, event: fields.Event, changeType: fields.ChangeType }, 'callback event of an unhandled type stored as ignored');
     }
   });

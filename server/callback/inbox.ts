@@ -12,25 +12,82 @@ export interface CommitResult {
   status: InboxStatus;
 }
 
+interface PendingCommit {
+  dedupeKey: string;
+  row: typeof inboxEvents.$inferInsert;
+  resolve(result: CommitResult): void;
+  reject(error: unknown): void;
+}
+
 /**
- * Commits a callback event under its dedupe key. A repeated delivery finds the existing row and only
- * counts itself; nothing else happens, so an event is processed once however often WeCom sends it.
+ * Commits callback events under their dedupe keys, in groups: the events that arrive while one
+ * commit is being prepared go to the database in one multi-row INSERT (group commit), so a burst
+ * costs a few round trips instead of one per event and never queues behind a busy connection pool.
+ * A repeated delivery finds the existing row and only counts itself, so an event is processed once
+ * however often WeCom sends it. Each caller learns its own outcome only after the commit.
  */
-export async function commitEvent(db: Database, parsed: ParsedEvent, fields: Record<string, string>): Promise<CommitResult> {
-  const dedupeKey = dedupeKeyOf(fields);
-  const inserted = await db.insert(inboxEvents).values({
-    dedupeKey,
-    event: fields.Event ?? 'unknown',
-    changeType: fields.ChangeType ?? null,
-    payload: fields,
-    status: parsed.kind === 'unhandled' ? 'ignored' : 'pending',
-  }).onConflictDoNothing({ target: inboxEvents.dedupeKey }).returning({ id: inboxEvents.id, status: inboxEvents.status });
-  if (inserted[0]) return { ...inserted[0], duplicate: false };
-  const existing = await db.update(inboxEvents)
-    .set({ duplicateDeliveries: sql`${inboxEvents.duplicateDeliveries} + 1` })
-    .where(eq(inboxEvents.dedupeKey, dedupeKey))
-    .returning({ id: inboxEvents.id, status: inboxEvents.status });
-  return { id: existing[0]?.id ?? 0, status: existing[0]?.status ?? 'pending', duplicate: true };
+export class InboxWriter {
+  private pending: PendingCommit[] = [];
+  private scheduled = false;
+
+  constructor(private readonly db: Database, private readonly queues: Queues, private readonly logger: Logger, private readonly maxBatch = 200) {}
+
+  commit(parsed: ParsedEvent, fields: Record<string, string>): Promise<CommitResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({
+        dedupeKey: dedupeKeyOf(fields),
+        row: { dedupeKey: dedupeKeyOf(fields), event: fields.Event ?? 'unknown', changeType: fields.ChangeType ?? null, payload: fields, status: parsed.kind === 'unhandled' ? 'ignored' : 'pending' },
+        resolve,
+        reject,
+      });
+      if (this.pending.length >= this.maxBatch) void this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.pending.splice(0);
+    if (batch.length === 0) return;
+    try {
+      const firstOfKey = new Map<string, PendingCommit>();
+      for (const item of batch) if (!firstOfKey.has(item.dedupeKey)) firstOfKey.set(item.dedupeKey, item);
+      const inserted = await this.db.insert(inboxEvents).values([...firstOfKey.values()].map((item) => item.row))
+        .onConflictDoNothing({ target: inboxEvents.dedupeKey })
+        .returning({ id: inboxEvents.id, status: inboxEvents.status, dedupeKey: inboxEvents.dedupeKey });
+      const fresh = new Map(inserted.map((row) => [row.dedupeKey, row]));
+      // Every other delivery in the batch is a duplicate: of a row stored earlier, or of one just inserted.
+      const repeats = new Map<string, number>();
+      for (const item of batch) {
+        if (fresh.has(item.dedupeKey) && firstOfKey.get(item.dedupeKey) === item) continue;
+        repeats.set(item.dedupeKey, (repeats.get(item.dedupeKey) ?? 0) + 1);
+      }
+      const existing = new Map<string, { id: number; status: InboxStatus }>();
+      if (repeats.size) {
+        const counted = [...repeats].map(([key, n]) => sql`(${key}, ${n}::int)`);
+        const result = (await this.db.execute(sql`update inbox_events e set duplicate_deliveries = e.duplicate_deliveries + v.n
+          from (values ${sql.join(counted, sql`, `)}) as v(k, n) where e.dedupe_key = v.k
+          returning e.id, e.status, e.dedupe_key`)) as unknown as { rows: { id: number | string; status: InboxStatus; dedupe_key: string }[] };
+        for (const row of result.rows) existing.set(row.dedupe_key, { id: Number(row.id), status: row.status });
+      }
+      for (const item of batch) {
+        const own = fresh.get(item.dedupeKey);
+        if (own && firstOfKey.get(item.dedupeKey) === item) item.resolve({ id: own.id, status: own.status, duplicate: false });
+        else {
+          const found = existing.get(item.dedupeKey) ?? own;
+          item.resolve({ id: found?.id ?? 0, status: found?.status ?? 'pending', duplicate: true });
+        }
+      }
+      const jobs = inserted.filter((row) => row.status === 'pending').map((row) => ({ name: 'event', data: { inboxId: row.id }, opts: { jobId: eventJobId(row.id) } }));
+      // Committed already: a failure here is left to the sweeper (a Redis outage loses nothing).
+      if (jobs.length) await this.queues.events.addBulk(jobs).catch((error: unknown) => this.logger.warn({ count: jobs.length, err: error }, 'could not enqueue callback events; the sweeper will retry'));
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
+  }
 }
 
 /**
@@ -42,17 +99,6 @@ export async function commitEvent(db: Database, parsed: ParsedEvent, fields: Rec
 export async function enqueueResync(queues: Queues, inboxId: number, logger: Logger): Promise<void> {
   await queues.events.add('resync', { inboxId, resync: true }, { jobId: `resync-${inboxId}` })
     .catch((error: unknown) => logger.warn({ inboxId, err: error }, 'could not enqueue a customer re-sync'));
-}
-
-/** Puts the row's job in the queue; a failure is left to the sweeper (the row is already durable). */
-export async function enqueueEvent(queues: Queues, inboxId: number, logger: Logger): Promise<boolean> {
-  try {
-    await queues.events.add('event', { inboxId }, { jobId: eventJobId(inboxId) });
-    return true;
-  } catch (error) {
-    logger.warn({ inboxId, err: error }, 'could not enqueue callback event; the sweeper will retry');
-    return false;
-  }
 }
 
 /**

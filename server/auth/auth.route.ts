@@ -6,6 +6,7 @@ import type { AppContext } from '../context.ts';
 import { oauthStates } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
 import { requirePermission } from '../http/guard.ts';
+import { audit } from '../services/audit.service.ts';
 import { isWecomApiError } from '../wecom/errors.ts';
 import { admitMember } from './login.service.ts';
 import { cookieOptions, csrfMatches, endSession, hashOf, isSecureRequest, loadSession, readCookie, startSession } from './session.ts';
@@ -16,6 +17,19 @@ const WECOM_AUTHORIZE_URL = 'https://open.weixin.qq.com/connect/oauth2/authorize
 
 /** Only same-site relative paths may be returned to after login (no open redirect). */
 const returnToSchema = z.string().max(512).regex(/^\/(?!\/)[\w\-./?=&%#]*$/).catch('/sidebar/');
+
+/** Admits the member and audits the login, refused or allowed (the audit log records logins). */
+async function admitAndAudit(ctx: AppContext, userid: string, method: 'wecom_oauth' | 'dev_login'): Promise<void> {
+  try {
+    await admitMember(ctx, userid);
+  } catch (error) {
+    if (error instanceof DomainError) {
+      await ctx.db.transaction((tx) => audit(tx, { actor: userid, action: 'auth.login', subjectType: 'member', subjectId: userid, outcome: 'denied', details: { method, code: error.code } }));
+    }
+    throw error;
+  }
+  await ctx.db.transaction((tx) => audit(tx, { actor: userid, action: 'auth.login', subjectType: 'member', subjectId: userid, outcome: 'allowed', details: { method } }));
+}
 
 function origin(ctx: AppContext, req: Request): string {
   return ctx.config.publicUrl ?? `${req.protocol}://${req.get('host')}`;
@@ -65,7 +79,7 @@ export function authRouter(ctx: AppContext): Router {
       throw error;
     }
     if (!userid) throw new DomainError('MEMBER_NOT_VISIBLE', 'only members of this company can sign in');
-    await admitMember(ctx, userid);
+    await admitAndAudit(ctx, userid, 'wecom_oauth');
     await startSession(ctx.db, req, res, userid, { secret, secure: isSecureRequest(req, ctx.config.publicUrl) });
     ctx.logger.info({ userid }, 'member logged in with WeCom OAuth');
     res.redirect(302, state.returnTo ?? '/sidebar/');
@@ -74,7 +88,7 @@ export function authRouter(ctx: AppContext): Router {
   router.post('/api/dev/login', requirePermission(ctx, 'public'), async (req: Request, res: Response) => {
     if (!ctx.config.sandbox) throw new DomainError('NOT_FOUND', 'not found');
     const body = z.object({ userid: z.string().min(1).max(64) }).parse(req.body);
-    await admitMember(ctx, body.userid);
+    await admitAndAudit(ctx, body.userid, 'dev_login');
     const session = await startSession(ctx.db, req, res, body.userid, { secret, secure: isSecureRequest(req, ctx.config.publicUrl) });
     res.json({ userid: body.userid, csrfToken: session.csrfToken });
   });

@@ -426,7 +426,8 @@ export const transferItems = pgTable('transfer_items', {
   updatedAt: updatedAt(),
 }, (t) => [primaryKey({ columns: [t.batchId, t.externalUserId] }), index('transfer_items_customer').on(t.externalUserId), index('transfer_items_state').on(t.state)]);
 
-export type GrantState = 'requested' | 'active' | 'rejected' | 'revoked';
+/** `expired`: recorded after `expires_at` passed (access ended at `expires_at` already, through the predicate). */
+export type GrantState = 'requested' | 'active' | 'rejected' | 'revoked' | 'expired';
 
 /** Time-limited extra access; expiry is checked on every request (`expires_at`), not by a job. */
 export const accessGrants = pgTable('access_grants', {

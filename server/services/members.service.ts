@@ -1,9 +1,11 @@
 import { eq } from 'drizzle-orm';
 import type { Database, Queryable } from '../db/database.ts';
 import { appAdmins, departments, memberDepartments, members } from '../db/schema.ts';
-import { MEMBER_LEFT } from './org-sync.service.ts';
+import type { CustomerAction, CustomerScope } from '../policy/customer-scope.ts';
+import { loadAccessSubject, memberRoleNames } from './customer-access.service.ts';
 
-export type RoleName = 'admin' | 'manager' | 'rep';
+/** Built-in (admin, manager, rep, service) or custom role names. */
+export type RoleName = string;
 
 export interface MemberProfile {
   userid: string;
@@ -12,6 +14,10 @@ export interface MemberProfile {
   status: number;
   departments: { id: number; name: string; isLeader: boolean; main: boolean }[];
   roles: RoleName[];
+  /** The member's customer scope per action (most permissive over their roles; none while inactive). */
+  scopes: Record<CustomerAction, CustomerScope>;
+  /** Read-only probation in force now. */
+  probation: boolean;
 }
 
 /** Admins: ADMIN_USERIDS from the start, plus those named in the console. */
@@ -22,8 +28,8 @@ export async function isAdmin(db: Queryable, userid: string, configuredAdmins: s
 }
 
 /**
- * A member with departments and roles. Until the roles module exists, roles derive from WeCom:
- * admins as configured, managers are department leaders, everyone else is a rep.
+ * A member with departments, roles (implicit: admin, manager, rep; plus those an admin named) and
+ * customer scopes, for the UI's capability store (the server enforces; the UI only hides).
  */
 export async function memberProfile(db: Database, userid: string, configuredAdmins: string[]): Promise<MemberProfile | undefined> {
   const [member] = await db.select().from(members).where(eq(members.userid, userid));
@@ -31,12 +37,8 @@ export async function memberProfile(db: Database, userid: string, configuredAdmi
   const rows = await db.select({ id: departments.id, name: departments.name, isLeader: memberDepartments.isLeader })
     .from(memberDepartments).innerJoin(departments, eq(departments.id, memberDepartments.departmentId))
     .where(eq(memberDepartments.userid, userid));
-  const roles: RoleName[] = [];
-  if (member.status !== MEMBER_LEFT) {
-    if (await isAdmin(db, userid, configuredAdmins)) roles.push('admin');
-    if (rows.some((r) => r.isLeader)) roles.push('manager');
-    roles.push('rep');
-  }
+  const { roles } = await memberRoleNames(db, userid, configuredAdmins);
+  const subject = await loadAccessSubject(db, userid, configuredAdmins);
   return {
     userid: member.userid,
     name: member.name,
@@ -44,5 +46,7 @@ export async function memberProfile(db: Database, userid: string, configuredAdmi
     status: member.status,
     departments: rows.map((r) => ({ ...r, main: r.id === member.mainDepartment })),
     roles,
+    scopes: subject.scopes,
+    probation: subject.probation,
   };
 }

@@ -1,6 +1,6 @@
 import { eq, isNull } from 'drizzle-orm';
 import type { Database, Queryable } from '../db/database.ts';
-import { departments, memberDepartments, memberRoles, members, strategies, strategyRanges, tagFolders, tagGroups, tags, visibilityRules } from '../db/schema.ts';
+import { departments, memberDepartments, memberManagedDepartments, memberRoles, members, strategies, strategyRanges, tagFolders, tagGroups, tags, visibilityRules } from '../db/schema.ts';
 import { TagPolicy, type PolicyData, type PolicyMember } from '../policy/tag-policy.ts';
 import { isAdmin } from './members.service.ts';
 import { MEMBER_LEFT } from './org-sync.service.ts';
@@ -44,7 +44,9 @@ export async function loadPolicyMember(db: Queryable, userid: string, configured
   const depts = await db.select({ id: memberDepartments.departmentId, isLeader: memberDepartments.isLeader }).from(memberDepartments).where(eq(memberDepartments.userid, userid));
   const explicit = await db.select({ role: memberRoles.role }).from(memberRoles).where(eq(memberRoles.userid, userid));
   const roles = new Set<string>(['rep', ...explicit.map((r) => r.role)]);
-  if (depts.some((d) => d.isLeader)) roles.add('manager');
+  // Managers: WeCom department leaders and members an admin named to manage departments.
+  const named = await db.select({ id: memberManagedDepartments.departmentId }).from(memberManagedDepartments).where(eq(memberManagedDepartments.userid, userid)).limit(1);
+  if (depts.some((d) => d.isLeader) || named.length) roles.add('manager');
   if (await isAdmin(db, userid, configuredAdmins)) roles.add('admin');
   return { userid, departments: depts.map((d) => d.id), roles: [...roles] };
 }

@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { and, desc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
+import type { AppContext } from '../context.ts';
+import type { Queryable } from '../db/database.ts';
+import { accessGrants, customers, departments } from '../db/schema.ts';
+import { DomainError } from '../http/domain-error.ts';
+import { customerScopeSql, effectiveScope, type AccessSubject, type CustomerAction } from '../policy/customer-scope.ts';
+import { audit } from './audit.service.ts';
+import { loadAccessSubject, mayActivateEmergency } from './customer-access.service.ts';
+import { isAdmin } from './members.service.ts';
+import { readGrantSettings } from './permission-settings.service.ts';
+
+/**
+ * Time-limited extra access. A member requests actions on named customers or on a department subtree
+ * for a while; another member who holds that access approves; the grant then counts until `expires_at`,
+ * checked by the customer scope predicate on every request (no job needed to end it). Emergency
+ * grants self-activate for a short window when one of the requester's roles allows it
+ * (`roles.allow_emergency`, e.g. `service`) and wait for an admin's review.
+ */
+export type GrantRow = typeof accessGrants.$inferSelect;
+
+export interface GrantRequest {
+  actions: CustomerAction[];
+  customerIds?: string[];
+  departmentId?: number;
+  durationSeconds: number;
+  reason: string;
+  emergency: boolean;
+}
+
+export function grantView(g: GrantRow, now = new Date()): Record<string, unknown> {
+  return {
+    id: g.id,
+    requester: g.requester,
+    approver: g.approver,
+    actions: g.actions,
+    customerIds: g.customerIds,
+    departmentId: g.departmentId,
+    reason: g.reason,
+    state: g.state,
+    emergency: g.emergency,
+    durationSeconds: g.durationSeconds,
+    startsAt: g.startsAt?.toISOString() ?? null,
+    expiresAt: g.expiresAt?.toISOString() ?? null,
+    /** Whether it gives access right now (active and not expired). */
+    inForce: g.state === 'active' && g.expiresAt !== null && g.expiresAt.getTime() > now.getTime(),
+    createdAt: g.createdAt.toISOString(),
+    decidedAt: g.decidedAt?.toISOString() ?? null,
+    reviewedAt: g.reviewedAt?.toISOString() ?? null,
+    reviewedBy: g.reviewedBy,
+    revokedAt: g.revokedAt?.toISOString() ?? null,
+    revokedBy: g.revokedBy,
+  };
+}
+
+async function denied(ctx: AppContext, actor: string, action: string, grantId: string, reason: string): Promise<never> {
+  await ctx.db.transaction((tx) => audit(tx, { actor, action, subjectType: 'grant', subjectId: grantId, outcome: 'denied', details: { reason } }));
+  throw new DomainError('FORBIDDEN', reason);
+}
+
+export async function requestGrant(ctx: AppContext, requester: string, input: GrantRequest): Promise<GrantRow> {
+  const settings = await readGrantSettings(ctx.db);
+  const max = input.emergency ? Math.min(settings.emergencySeconds, settings.maxSeconds) : settings.maxSeconds;
+  if (input.durationSeconds > max) {
+    throw new DomainError('BAD_REQUEST', `durationSeconds: at most ${max} seconds for ${input.emergency ? 'an emergency' : 'a'} grant`, { maxSeconds: max });
+  }
+  if (input.departmentId !== undefined) {
+    const [department] = await ctx.db.select({ id: departments.id }).from(departments).where(eq(departments.id, input.departmentId));
+    if (!department) throw new DomainError('BAD_REQUEST', `departmentId: no department ${input.departmentId}`);
+  }
+  const id = randomUUID();
+  if (input.emergency && !(await mayActivateEmergency(ctx.db, requester, ctx.config.adminUserIds))) {
+    await denied(ctx, requester, 'grant.emergency', id, 'none of your roles allows emergency grants');
+  }
+  return ctx.db.transaction(async (tx) => {
+    const now = new Date();
+    const [row] = await tx.insert(accessGrants).values({
+      id, requester, actions: [...new Set(input.actions)], customerIds: input.customerIds ? [...new Set(input.customerIds)] : null,
+      departmentId: input.departmentId ?? null, reason: input.reason, durationSeconds: input.durationSeconds, emergency: input.emergency,
+      ...(input.emergency
+        ? { state: 'active' as const, startsAt: now, expiresAt: new Date(now.getTime() + input.durationSeconds * 1000), decidedAt: now }
+        : { state: 'requested' as const }),
+    }).returning();
+    await audit(tx, {
+      actor: requester, action: input.emergency ? 'grant.emergency_activated' : 'grant.requested', subjectType: 'grant', subjectId: id, outcome: 'done',
+      details: { actions: row!.actions, customerIds: row!.customerIds, departmentId: row!.departmentId, durationSeconds: row!.durationSeconds, reason: row!.reason },
+    });
+    return row!;
+  });
+}
+
+/** A subject's own roles without any grant: approving needs access held, not borrowed. */
+function withoutGrants(subject: AccessSubject): AccessSubject {
+  return { ...subject, grants: [] };
+}
+
+/** Whether `approver` holds every action of the grant over everything it covers. */
+export async function holdsGrantedAccess(db: Queryable, approver: AccessSubject, grant: Pick<GrantRow, 'actions' | 'customerIds' | 'departmentId'>): Promise<boolean> {
+  const subject = withoutGrants(approver);
+  for (const action of grant.actions) {
+    if (grant.customerIds?.length) {
+      const ids = [...new Set(grant.customerIds)];
+      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(customers).where(and(inArray(customers.externalUserId, ids), customerScopeSql(subject, action)));
+      if ((row?.n ?? 0) !== ids.length) return false;
+    } else if (grant.departmentId !== null) {
+      const scope = effectiveScope(subject, action);
+      if (scope === 'all') continue;
+      if (scope !== 'dept' || !subject.managedDepartments.length) return false;
+      const roots = sql.join(subject.managedDepartments.map((d) => sql`${d}`), sql`, `);
+      const result = (await db.execute(sql`with recursive sub(id) as (select unnest(array[${roots}]::integer[]) union select d.id from departments d join sub on d.parent_id = sub.id)
+        select exists (select 1 from sub where id = ${grant.departmentId}) as inside`)) as unknown as { rows: { inside: boolean }[] };
+      if (!result.rows[0]?.inside) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+async function grantFor(db: Queryable, id: string): Promise<GrantRow> {
+  const [row] = await db.select().from(accessGrants).where(eq(accessGrants.id, id));
+  if (!row) throw new DomainError('NOT_FOUND', `no grant ${id}`);
+  return row;
+}
+
+export async function decideGrant(ctx: AppContext, approverId: string, id: string, decision: 'approve' | 'reject'): Promise<GrantRow> {
+  const grant = await grantFor(ctx.db, id);
+  const action = decision === 'approve' ? 'grant.approved' : 'grant.rejected';
+  if (grant.requester === approverId) await denied(ctx, approverId, action, id, 'you cannot decide your own request');
+  if (grant.state !== 'requested') throw new DomainError('CONFLICT', `this grant is ${grant.state}, not waiting for a decision`);
+  const approver = await loadAccessSubject(ctx.db, approverId, ctx.config.adminUserIds);
+  if (!(await holdsGrantedAccess(ctx.db, approver, grant))) await denied(ctx, approverId, action, id, 'only a member who holds this access may decide on it');
+  return ctx.db.transaction(async (tx) => {
+    const now = new Date();
+    const set = decision === 'approve'
+      ? { state: 'active' as const, approver: approverId, decidedAt: now, startsAt: now, expiresAt: new Date(now.getTime() + grant.durationSeconds * 1000) }
+      : { state: 'rejected' as const, approver: approverId, decidedAt: now };
+    // Only a request still waiting is decided (two approvers racing: one wins, the other gets 409).
+    const [row] = await tx.update(accessGrants).set(set).where(and(eq(accessGrants.id, id), eq(accessGrants.state, 'requested'))).returning();
+    if (!row) throw new DomainError('CONFLICT', 'this grant was decided meanwhile');
+    await audit(tx, { actor: approverId, action, subjectType: 'grant', subjectId: id, outcome: 'done', details: { requester: grant.requester, actions: grant.actions, expiresAt: row.expiresAt?.toISOString() ?? null } });
+    return row;
+  });
+}
+
+/** The requester, the approver or an admin ends a grant (or withdraws a request) at once. */
+export async function revokeGrant(ctx: AppContext, actor: string, id: string): Promise<GrantRow> {
+  const grant = await grantFor(ctx.db, id);
+  const allowed = grant.requester === actor || grant.approver === actor || (await isAdmin(ctx.db, actor, ctx.config.adminUserIds));
+  if (!allowed) await denied(ctx, actor, 'grant.revoked', id, 'only the requester, the approver or an admin may revoke a grant');
+  if (grant.state !== 'active' && grant.state !== 'requested') throw new DomainError('CONFLICT', `this grant is already ${grant.state}`);
+  return ctx.db.transaction(async (tx) => {
+    const now = new Date();
+    const [row] = await tx.update(accessGrants).set({ state: 'revoked', revokedBy: actor, revokedAt: now })
+      .where(and(eq(accessGrants.id, id), inArray(accessGrants.state, ['active', 'requested']))).returning();
+    if (!row) throw new DomainError('CONFLICT', 'this grant changed meanwhile');
+    await audit(tx, { actor, action: 'grant.revoked', subjectType: 'grant', subjectId: id, outcome: 'done', details: { requester: grant.requester, wasState: grant.state } });
+    return row;
+  });
+}
+
+export async function reviewGrant(ctx: AppContext, admin: string, id: string, note: string | undefined): Promise<GrantRow> {
+  const grant = await grantFor(ctx.db, id);
+  if (!grant.emergency) throw new DomainError('CONFLICT', 'only emergency grants are reviewed');
+  return ctx.db.transaction(async (tx) => {
+    const [row] = await tx.update(accessGrants).set({ reviewedAt: new Date(), reviewedBy: admin }).where(and(eq(accessGrants.id, id), isNull(accessGrants.reviewedAt))).returning();
+    if (!row) throw new DomainError('CONFLICT', 'this grant was already reviewed');
+    await audit(tx, { actor: admin, action: 'grant.reviewed', subjectType: 'grant', subjectId: id, outcome: 'done', details: { requester: grant.requester, ...(note ? { note } : {}) } });
+    return row;
+  });
+}
+
+/**
+ * Records, once each, the grants whose time is up (state `expired`, audited). Access already ended at
+ * `expires_at` through the predicate; this only makes the end visible in lists and the audit log.
+ */
+export async function recordExpiredGrants(db: Queryable, now = new Date()): Promise<number> {
+  return db.transaction(async (tx) => {
+    const rows = await tx.update(accessGrants).set({ state: 'expired' })
+      .where(and(eq(accessGrants.state, 'active'), lte(accessGrants.expiresAt, now))).returning({ id: accessGrants.id, requester: accessGrants.requester, expiresAt: accessGrants.expiresAt });
+    for (const row of rows) {
+      await audit(tx, { actor: null, action: 'grant.expired', subjectType: 'grant', subjectId: row.id, outcome: 'done', details: { requester: row.requester, expiresAt: row.expiresAt?.toISOString() ?? null } });
+    }
+    return rows.length;
+  });
+}
+
+/** The member's own grants, and the requests waiting that they may decide. */
+export async function grantsOf(ctx: AppContext, userid: string): Promise<{ mine: GrantRow[]; toDecide: GrantRow[] }> {
+  await recordExpiredGrants(ctx.db);
+  const mine = await ctx.db.select().from(accessGrants).where(eq(accessGrants.requester, userid)).orderBy(desc(accessGrants.createdAt)).limit(200);
+  const waiting = await ctx.db.select().from(accessGrants).where(and(eq(accessGrants.state, 'requested'), sql`${accessGrants.requester} <> ${userid}`)).orderBy(desc(accessGrants.createdAt)).limit(200);
+  const subject = await loadAccessSubject(ctx.db, userid, ctx.config.adminUserIds);
+  const toDecide: GrantRow[] = [];
+  for (const grant of waiting) if (await holdsGrantedAccess(ctx.db, subject, grant)) toDecide.push(grant);
+  return { mine, toDecide };
+}
+
+export async function listGrantsForAdmin(ctx: AppContext, reviewOnly: boolean): Promise<GrantRow[]> {
+  await recordExpiredGrants(ctx.db);
+  return ctx.db.select().from(accessGrants)
+    .where(reviewOnly ? and(eq(accessGrants.emergency, true), isNull(accessGrants.reviewedAt)) : undefined)
+    .orderBy(desc(accessGrants.createdAt)).limit(500);
+}

@@ -125,9 +125,17 @@ export async function startProduct(options: StartOptions): Promise<RunningProduc
     }
 
     if (options.role !== 'server') {
+      // In one process the workers get their own PostgreSQL pool, so callback commits never wait
+      // behind worker transactions (WeCom gives up after 5 s). PGlite has a single connection: fewer
+      // concurrent event jobs keep a callback's wait short there.
+      let workerDatabase = database;
+      if (options.role === 'all' && database.kind === 'postgres' && config.databaseUrl && !options.database) {
+        workerDatabase = await openDatabase({ url: config.databaseUrl }, { poolSize: 10 });
+        cleanups.push(() => workerDatabase.close());
+      }
       workers = await startWorkers({
-        db: database.db, policy: ctx.policy, wecom, queues, redis, redisUrl, prefix, logger, perApiPerMinute: config.wecomRateLimitPerMinute,
-        eventConcurrency: options.eventConcurrency, sweepEveryMs: options.sweepEveryMs,
+        db: workerDatabase.db, policy: ctx.policy, wecom, queues, redis, redisUrl, prefix, logger, perApiPerMinute: config.wecomRateLimitPerMinute,
+        eventConcurrency: options.eventConcurrency ?? (database.kind === 'pglite' ? 2 : undefined), sweepEveryMs: options.sweepEveryMs,
       });
       // Workers drain before the connections they use are closed.
       cleanups.push(() => workers!.close());

@@ -16,6 +16,7 @@ import type { TagPolicy } from '../server/policy/tag-policy.ts';
 import { enforceClientEdit } from '../server/services/tag-enforcement.service.ts';
 import type { MemberTagView, PolicyCache } from '../server/services/tag-policy.service.ts';
 import { enqueueWrite } from '../server/services/wecom-writes.service.ts';
+import { recordActivityFromEvent } from '../server/services/public-pool.service.ts';
 
 export interface EventJobDeps {
   db: Database;
@@ -147,6 +148,7 @@ async function applyExternalContactEvent(
     inboxEventId: inboxId,
   });
   await contactWay?.apply(tx, detail);
+  await recordActivityFromEvent(tx, event.ChangeType, event.ExternalUserID, event.UserID);
   const diff = result.diffs.get(event.UserID);
   if (event.ChangeType === 'edit_external_contact' && diff?.added.length) {
     return enforceClientEdit(tx, policy.policy, policy.view, { externalUserId: event.ExternalUserID, userid: event.UserID, added: diff.added, inboxEventId: inboxId });

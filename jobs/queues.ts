@@ -9,6 +9,14 @@ export const QUEUE_NAMES = {
   /** Welcome messages only: a welcome_code lives 20 s, so it never waits behind bulk writes. */
   welcome: 'wecom-welcome',
   maintenance: 'maintenance',
+  /** Bulk owner assignment by filter (jobs/assignment.job.ts). */
+  assignment: 'customer-assignment',
+  /** WeCom relationship transfers: sending batches and polling transfer_result (jobs/transfers.job.ts). */
+  transfers: 'wecom-transfers',
+  /** The daily release of inactive and ownerless customers to the public pool (jobs/public-pool.job.ts). */
+  pool: 'public-pool',
+  /** Customer exports to CSV/XLSX (jobs/exports.job.ts). */
+  exports: 'customer-exports',
 } as const;
 export type QueueName = keyof typeof QUEUE_NAMES;
 
@@ -16,6 +24,12 @@ export type QueueName = keyof typeof QUEUE_NAMES;
 export interface EventJobData { inboxId: number; resync?: boolean }
 export interface SyncJobData { backgroundJobId: string; scope: 'full' | 'org' }
 export interface WriteJobData { writeId: number }
+/** Ids and the filter only (tag ids, userids): never personal data. */
+export interface AssignmentJobData { backgroundJobId: string; actor: string; owner: string; filter: Record<string, unknown> }
+/** `send`: a transfer request's batches; `poll`: every waiting transfer (repeatable). */
+export interface TransferJobData { backgroundJobId?: string }
+export interface PoolJobData { backgroundJobId?: string; requestedBy?: string | null }
+export interface ExportJobData { exportId: string }
 
 export interface Queues {
   events: Queue<EventJobData>;
@@ -24,6 +38,10 @@ export interface Queues {
   /** `send_welcome_msg` writes (rows of `outgoing_writes`, processed like `writes`) on their own lane. */
   welcome: Queue<WriteJobData>;
   maintenance: Queue;
+  assignment: Queue<AssignmentJobData>;
+  transfers: Queue<TransferJobData>;
+  pool: Queue<PoolJobData>;
+  exports: Queue<ExportJobData>;
   /** Producer connection: offline queue disabled so adds fail fast while Redis is down. */
   producer: Redis;
   close(): Promise<void>;
@@ -53,11 +71,17 @@ export function createQueues(redisUrl: string, prefix: string): Queues {
   // A welcome_code expires 20 s after the event: a few quick retries, never minutes of backoff.
   const welcome = new Queue<WriteJobData>(QUEUE_NAMES.welcome, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 4, backoff: { type: 'exponential', delay: 300 } } });
   const maintenance = new Queue(QUEUE_NAMES.maintenance, { connection, prefix, defaultJobOptions: defaults });
-  for (const queue of [events, sync, writes, welcome, maintenance]) queue.on('error', () => undefined);
+  const assignment = new Queue<AssignmentJobData>(QUEUE_NAMES.assignment, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 3, backoff: { type: 'exponential', delay: 5_000 } } });
+  // Sending waits for WeCom's answers through the write queue; a retry picks up where it stopped.
+  const transfers = new Queue<TransferJobData>(QUEUE_NAMES.transfers, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 6, backoff: { type: 'exponential', delay: 10_000 } } });
+  const pool = new Queue<PoolJobData>(QUEUE_NAMES.pool, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 3, backoff: { type: 'exponential', delay: 30_000 } } });
+  const exports = new Queue<ExportJobData>(QUEUE_NAMES.exports, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 3, backoff: { type: 'exponential', delay: 5_000 } } });
+  const all = [events, sync, writes, welcome, maintenance, assignment, transfers, pool, exports];
+  for (const queue of all) queue.on('error', () => undefined);
   return {
-    events, sync, writes, welcome, maintenance, producer,
+    events, sync, writes, welcome, maintenance, assignment, transfers, pool, exports, producer,
     async close() {
-      await Promise.allSettled([events.close(), sync.close(), writes.close(), welcome.close(), maintenance.close()]);
+      await Promise.allSettled(all.map((queue) => queue.close()));
       producer.disconnect();
     },
   };

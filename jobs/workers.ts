@@ -4,6 +4,7 @@ import type { Database } from '../server/db/database.ts';
 import type { Logger } from '../server/logger.ts';
 import type { WecomClient } from '../server/wecom/client.ts';
 import type { PolicyCache } from '../server/services/tag-policy.service.ts';
+import { assignmentProcessor } from './assignment.job.ts';
 import { eventProcessor } from './events.job.ts';
 import { maintenanceProcessor, scheduleMaintenance, sweepOnce } from './maintenance.job.ts';
 import { QUEUE_NAMES, redisConnection, type Queues } from './queues.ts';
@@ -20,6 +21,10 @@ export interface WorkerDeps {
   prefix: string;
   logger: Logger;
   perApiPerMinute: number;
+  /** ADMIN_USERIDS: jobs re-check the requester's authority (loadAccessSubject) when they run. */
+  adminUserIds: string[];
+  /** DATA_DIR: export files are written under it. */
+  dataDir: string;
   eventConcurrency?: number;
   /** How often committed-but-unqueued work is looked for (ms). */
   sweepEveryMs?: number;
@@ -44,6 +49,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     // Same processor, own lane: welcome messages never queue behind bulk writes (20 s welcome_code).
     new Worker(QUEUE_NAMES.welcome, writeProcessor({ ...deps, keyPrefix: deps.prefix + ':' }), { ...common, concurrency: 4 }),
     new Worker(QUEUE_NAMES.maintenance, maintenanceProcessor(deps), { ...common, concurrency: 1 }),
+    new Worker(QUEUE_NAMES.assignment, assignmentProcessor(deps), { ...common, concurrency: 1 }),
   ];
   for (const worker of workers) {
     worker.on('error', (error) => logger.warn({ queue: worker.name, err: error }, 'worker error'));

@@ -19,6 +19,9 @@ import { meRouter } from './routes/me.route.ts';
 import { tagsRouter } from './routes/tags.route.ts';
 import { viewAsRouter } from './routes/view-as.route.ts';
 import { personalTagsRouter } from './routes/personal-tags.route.ts';
+import { assignmentRouter } from './routes/assignment.route.ts';
+import { followUpNotesRouter } from './routes/follow-up-notes.route.ts';
+import { ownershipSettingsRouter } from './routes/ownership-settings.route.ts';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -43,6 +46,10 @@ export function createApp(ctx: AppContext): Express {
   app.use(adminTagPolicyRouter(ctx));
   app.use(tagsRouter(ctx));
   app.use(viewAsRouter(ctx));
+  // Ownership: assignment, transfers, departures, public pool, follow-up notes, exports, their settings.
+  app.use(assignmentRouter(ctx));
+  app.use(followUpNotesRouter(ctx));
+  app.use(ownershipSettingsRouter(ctx));
   app.use('/api', (req: Request) => {
     throw new DomainError('NOT_FOUND', `no API route ${req.method} ${req.baseUrl}${req.path}`);
   });

@@ -135,6 +135,7 @@ export async function startProduct(options: StartOptions): Promise<RunningProduc
       }
       workers = await startWorkers({
         db: workerDatabase.db, policy: ctx.policy, wecom, queues, redis, redisUrl, prefix, logger, perApiPerMinute: config.wecomRateLimitPerMinute,
+        adminUserIds: config.adminUserIds, dataDir: config.dataDir,
         eventConcurrency: options.eventConcurrency ?? (database.kind === 'pglite' ? 2 : undefined), sweepEveryMs: options.sweepEveryMs,
       });
       // Workers drain before the connections they use are closed.

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { ExternalContactDetail, FollowUser, SendWelcomeMsgRequest } from '../wecom/api-types.ts';
 import type { ExternalContactEvent } from '../wecom/callback-events.ts';
 import { audit } from './audit.service.ts';
+import { customersById, moveOwners } from './owner-moves.ts';
 import {
   activeMembersOfDepartments, DESCRIPTION_MAX, REMARK_MAX, renderTemplate, truncateTo, type ContactWayRow, type TemplateValues,
 } from './contact-ways.service.ts';
@@ -260,7 +261,8 @@ export class ContactWayRulesRun {
       return current;
     }
     if (chosen !== current) {
-      await tx.update(customers).set({ ownerUserid: chosen, updatedAt: sql`now()` }).where(eq(customers.externalUserId, customer));
+      // Also takes the customer out of the public pool, with an owner_history row.
+      await moveOwners(tx, customersById([customer]), chosen, 'contact_way', AUTO_TAGGING_ACTOR);
     }
     await audit(tx, {
       actor: AUTO_TAGGING_ACTOR, action: 'contact_way.owner_assigned', subjectType: 'customer', subjectId: customer, outcome: 'done',

@@ -3,6 +3,7 @@ import type { AppContext } from '../context.ts';
 import { customers, followRelations, personalTags, relationTagChanges, relationTags } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
 import { audit } from './audit.service.ts';
+import { recordOwnerActivity } from './public-pool.service.ts';
 import { awaitWrite, enqueueWrite, recordWrite } from './wecom-writes.service.ts';
 
 export interface TagChangeRequest {
@@ -81,6 +82,8 @@ export async function changeCustomerTags(ctx: AppContext, actor: string, admin: 
       actor, action: 'customer.tags_changed', subjectType: 'customer', subjectId: externalUserId, outcome: 'allowed',
       details: { add: request.add, remove: request.remove, writeId: id },
     });
+    // A tag change by the owner restarts the customer's public-pool clock.
+    await recordOwnerActivity(tx, externalUserId, actor);
     return id;
   });
   let wecom: TagChangeResult['wecom'] = null;

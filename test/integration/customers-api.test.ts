@@ -94,7 +94,7 @@ beforeAll(async () => {
   boss = await t.as('boss');
   const sync = await boss.post('/api/admin/sync');
   await waitFor(async () => (await boss.get(`/api/jobs/${sync.body.jobId}`)).body.state === 'completed', 'the sync');
-  [east, repa, repb, south, agent] = await Promise.all(['east', 'repa', 'repb', 'south', 'agent'].map((u) => t.as(u)));
+  [east, repa, repb, south, agent] = await Promise.all(['east', 'repa', 'repb', 'south', 'agent'].map((u) => t.as(u))) as [ApiClient, ApiClient, ApiClient, ApiClient, ApiClient];
   // 投诉记录 is seen in 华东 only: south may not see 严重投诉.
   const groups = Object.fromEntries(reset.tagGroups.map((g) => [g.group_name, g.group_id]));
   expect((await boss.request('PUT', `/api/admin/tag-groups/${groups['投诉记录']}/visibility`, { see: { departments: [2] } })).status).toBe(200);

@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two projects: everything above in node, and the web app's component tests in jsdom (sidebar/vitest.config.ts).
+    projects: [{ extends: true, test: { name: 'node' } }, 'sidebar/vitest.config.ts'],
   },
 });

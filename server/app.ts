@@ -22,6 +22,9 @@ import { personalTagsRouter } from './routes/personal-tags.route.ts';
 import { assignmentRouter } from './routes/assignment.route.ts';
 import { followUpNotesRouter } from './routes/follow-up-notes.route.ts';
 import { ownershipSettingsRouter } from './routes/ownership-settings.route.ts';
+import { jssdkRouter } from './routes/jssdk.route.ts';
+import { orgRouter } from './routes/org.route.ts';
+import { webAppRouter } from './routes/web-app.route.ts';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -50,13 +53,17 @@ export function createApp(ctx: AppContext): Express {
   app.use(assignmentRouter(ctx));
   app.use(followUpNotesRouter(ctx));
   app.use(ownershipSettingsRouter(ctx));
+  app.use(jssdkRouter(ctx));
+  app.use(orgRouter(ctx));
+  // The built web app (sidebar/dist): /sidebar/*, /admin/* and their hashed /assets/*.
+  app.use(webAppRouter(ctx));
   app.use('/api', (req: Request) => {
     throw new DomainError('NOT_FOUND', `no API route ${req.method} ${req.baseUrl}${req.path}`);
   });
   app.get('/', (_req: Request, res: Response) => {
     res.type('text/plain').send(ctx.sandbox
-      ? `WeCom tag guard (sandbox)\nhealth: /healthz\nsimulator: ${ctx.sandbox.simulatorUrl}\n`
-      : 'WeCom tag guard\nhealth: /healthz\n');
+      ? `WeCom tag guard (sandbox)\nsidebar: /sidebar/\nadmin console: /admin/\nhealth: /healthz\nsimulator: ${ctx.sandbox.simulatorUrl}\n`
+      : 'WeCom tag guard\nsidebar: /sidebar/\nadmin console: /admin/\nhealth: /healthz\n');
   });
   app.use(errorHandler(ctx.logger));
   return app;

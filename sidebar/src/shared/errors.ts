@@ -1,0 +1,18 @@
+import { ApiError } from './api.ts';
+
+type Translate = (key: string, values?: Record<string, unknown>) => string;
+
+const PLAIN = new Set(['TAG_NOT_ALLOWED', 'TAG_NOT_FOUND', 'NO_RELATION', 'WECOM_ERROR', 'NOT_FOUND', 'UNAUTHENTICATED', 'NETWORK', 'SERVER_ERROR']);
+
+/** The error in plain words, in the current language; the server's own text where it is the best we have. */
+export function describeError(error: unknown, t: Translate): string {
+  if (!(error instanceof ApiError)) return t('errors.generic', { message: (error as Error)?.message ?? String(error) });
+  if (error.status === 403 && /^read-only/i.test(error.message)) return t('errors.READ_ONLY');
+  if (PLAIN.has(error.code)) return t(`errors.${error.code}`);
+  if (error.status === 502) return t('errors.WECOM_ERROR');
+  if (error.code === 'FORBIDDEN') return t('errors.FORBIDDEN');
+  if (error.code === 'CONFLICT' || error.status === 409) return t('errors.CONFLICT', { message: error.message });
+  if (error.code === 'BAD_REQUEST' || error.status === 400) return t('errors.BAD_REQUEST', { message: error.message });
+  if (error.status >= 500) return t('errors.SERVER_ERROR');
+  return t('errors.generic', { message: error.message });
+}

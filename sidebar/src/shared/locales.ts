@@ -1,0 +1,63 @@
+// Words both surfaces use. Each surface adds its own (sidebar/locales.ts, admin/locales.ts).
+export const commonMessages = {
+  'zh-CN': {
+    app: { name: '企微标签卫士' },
+    common: {
+      loading: '加载中…', retry: '重试', cancel: '取消', confirm: '确定', save: '保存', delete: '删除', rename: '重命名',
+      create: '新建', edit: '编辑', close: '关闭', search: '搜索', none: '无', unknown: '未知', yes: '是', no: '否',
+      language: '语言', signOut: '退出登录', readOnly: '只读', empty: '暂无数据', loadMore: '加载更多', noMore: '没有更多了',
+      notAvailable: '此功能尚未开放（服务器暂未提供）', refresh: '刷新', back: '返回', actions: '操作', name: '名称',
+    },
+    kind: { corp: '企业标签', strategy: '规则组标签', personal: '个人标签' },
+    errors: {
+      TAG_NOT_ALLOWED: '你可以看到这个标签，但没有使用权限，未做任何修改。',
+      TAG_NOT_FOUND: '这个标签已不存在或你无权查看，页面已刷新。',
+      NO_RELATION: '你与该客户已没有企业微信好友关系，不能给他打标签。',
+      WECOM_ERROR: '企业微信暂时没有接受这次修改，请稍后再试。页面显示的是当前真实状态。',
+      FORBIDDEN: '你没有权限做这件事。',
+      READ_ONLY: '只读查看中，不能修改。',
+      NOT_FOUND: '没有找到，或你无权查看。',
+      UNAUTHENTICATED: '登录已过期，请重新打开。',
+      NETWORK: '网络连接失败，请检查网络后重试。',
+      CONFLICT: '与当前数据冲突：{message}',
+      BAD_REQUEST: '请求有误：{message}',
+      SERVER_ERROR: '服务器出错了，请稍后再试。',
+      generic: '操作失败：{message}',
+    },
+    session: {
+      viewAsBanner: '正在以 {name} 的身份只读查看', endViewAs: '结束查看',
+      signInTitle: '选择成员登录（沙箱）', signInHint: '沙箱模式下用成员选择代替企业微信登录。', signIn: '登录',
+      openInWecom: '请在企业微信中打开此页面。', member: '成员', pickMember: '选择成员', redirecting: '正在通过企业微信登录…',
+    },
+  },
+  en: {
+    app: { name: 'WeCom Tag Guard' },
+    common: {
+      loading: 'Loading…', retry: 'Retry', cancel: 'Cancel', confirm: 'OK', save: 'Save', delete: 'Delete', rename: 'Rename',
+      create: 'New', edit: 'Edit', close: 'Close', search: 'Search', none: 'None', unknown: 'Unknown', yes: 'Yes', no: 'No',
+      language: 'Language', signOut: 'Sign out', readOnly: 'Read-only', empty: 'Nothing here', loadMore: 'Load more', noMore: 'No more',
+      notAvailable: 'Not available yet (the server does not offer it)', refresh: 'Refresh', back: 'Back', actions: 'Actions', name: 'Name',
+    },
+    kind: { corp: 'Corp tag', strategy: 'Rule-group tag', personal: 'Personal tag' },
+    errors: {
+      TAG_NOT_ALLOWED: 'You may see this tag but not use it. Nothing was changed.',
+      TAG_NOT_FOUND: 'This tag no longer exists or is hidden from you. The screen has been refreshed.',
+      NO_RELATION: 'You are no longer connected with this customer in WeCom, so you cannot tag them.',
+      WECOM_ERROR: 'WeCom did not accept the change this time; try again later. The screen shows what is really saved.',
+      FORBIDDEN: 'You are not allowed to do this.',
+      READ_ONLY: 'Read-only view: nothing can be changed.',
+      NOT_FOUND: 'Not found, or not yours to see.',
+      UNAUTHENTICATED: 'Your session ended; open the app again.',
+      NETWORK: 'Network error; check the connection and try again.',
+      CONFLICT: 'Conflicts with current data: {message}',
+      BAD_REQUEST: 'The request was refused: {message}',
+      SERVER_ERROR: 'The server failed; try again later.',
+      generic: 'Failed: {message}',
+    },
+    session: {
+      viewAsBanner: 'Viewing as {name}, read-only', endViewAs: 'End view-as',
+      signInTitle: 'Sign in as a member (sandbox)', signInHint: 'In sandbox mode a member picker stands in for the WeCom login.', signIn: 'Sign in',
+      openInWecom: 'Open this page from WeCom.', member: 'Member', pickMember: 'Pick a member', redirecting: 'Signing in with WeCom…',
+    },
+  },
+};

@@ -17,6 +17,7 @@ import { enforceClientEdit } from '../server/services/tag-enforcement.service.ts
 import type { MemberTagView, PolicyCache } from '../server/services/tag-policy.service.ts';
 import { enqueueWrite } from '../server/services/wecom-writes.service.ts';
 import { recordActivityFromEvent } from '../server/services/public-pool.service.ts';
+import { recordTransferFailure } from '../server/services/transfers.service.ts';
 
 export interface EventJobDeps {
   db: Database;
@@ -139,6 +140,7 @@ async function applyExternalContactEvent(
   if (event.ChangeType === 'transfer_fail') {
     // UserID is the takeover member; the ownership module reconciles with transfer_result.
     await tx.insert(transferFailures).values({ externalUserId: event.ExternalUserID, takeoverUserid: event.UserID, reason: event.FailReason, inboxEventId: inboxId });
+    await recordTransferFailure(tx, { externalUserId: event.ExternalUserID, takeoverUserid: event.UserID, reason: event.FailReason, inboxEventId: inboxId });
   }
   await contactWay?.beforeSnapshot(tx);
   const result = await applyCustomerSnapshot(tx, event.ExternalUserID, detail, {

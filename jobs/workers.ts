@@ -9,6 +9,7 @@ import { eventProcessor } from './events.job.ts';
 import { maintenanceProcessor, scheduleMaintenance, sweepOnce } from './maintenance.job.ts';
 import { QUEUE_NAMES, redisConnection, type Queues } from './queues.ts';
 import { syncProcessor } from './sync.job.ts';
+import { scheduleTransferPolling, transferProcessor } from './transfers.job.ts';
 import { writeProcessor } from './wecom-writes.job.ts';
 
 export interface WorkerDeps {
@@ -50,12 +51,14 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     new Worker(QUEUE_NAMES.welcome, writeProcessor({ ...deps, keyPrefix: deps.prefix + ':' }), { ...common, concurrency: 4 }),
     new Worker(QUEUE_NAMES.maintenance, maintenanceProcessor(deps), { ...common, concurrency: 1 }),
     new Worker(QUEUE_NAMES.assignment, assignmentProcessor(deps), { ...common, concurrency: 1 }),
+    new Worker(QUEUE_NAMES.transfers, transferProcessor(deps), { ...common, concurrency: 2 }),
   ];
   for (const worker of workers) {
     worker.on('error', (error) => logger.warn({ queue: worker.name, err: error }, 'worker error'));
     worker.on('failed', (job, error) => logger.debug({ queue: worker.name, jobId: job?.id, reason: error.message }, 'job attempt failed'));
   }
   await scheduleMaintenance(deps.queues).catch((error: unknown) => logger.warn({ err: error }, 'could not schedule maintenance jobs; will retry at next start'));
+  await scheduleTransferPolling(deps.queues).catch((error: unknown) => logger.warn({ err: error }, 'could not schedule transfer polling; will retry at next start'));
 
   let sweeping = false;
   const sweepTimer = setInterval(() => {

@@ -20,8 +20,10 @@ import { tagsRouter } from './routes/tags.route.ts';
 import { viewAsRouter } from './routes/view-as.route.ts';
 import { personalTagsRouter } from './routes/personal-tags.route.ts';
 import { assignmentRouter } from './routes/assignment.route.ts';
+import { departuresRouter } from './routes/departures.route.ts';
 import { followUpNotesRouter } from './routes/follow-up-notes.route.ts';
 import { ownershipSettingsRouter } from './routes/ownership-settings.route.ts';
+import { transfersRouter } from './routes/transfers.route.ts';
 import { jssdkRouter } from './routes/jssdk.route.ts';
 import { orgRouter } from './routes/org.route.ts';
 import { webAppRouter } from './routes/web-app.route.ts';
@@ -51,6 +53,8 @@ export function createApp(ctx: AppContext): Express {
   app.use(viewAsRouter(ctx));
   // Ownership: assignment, transfers, departures, public pool, follow-up notes, exports, their settings.
   app.use(assignmentRouter(ctx));
+  app.use(transfersRouter(ctx));
+  app.use(departuresRouter(ctx));
   app.use(followUpNotesRouter(ctx));
   app.use(ownershipSettingsRouter(ctx));
   app.use(jssdkRouter(ctx));

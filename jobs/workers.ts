@@ -7,6 +7,7 @@ import type { PolicyCache } from '../server/services/tag-policy.service.ts';
 import { assignmentProcessor } from './assignment.job.ts';
 import { eventProcessor } from './events.job.ts';
 import { maintenanceProcessor, scheduleMaintenance, sweepOnce } from './maintenance.job.ts';
+import { poolProcessor, schedulePoolRelease } from './public-pool.job.ts';
 import { QUEUE_NAMES, redisConnection, type Queues } from './queues.ts';
 import { syncProcessor } from './sync.job.ts';
 import { scheduleTransferPolling, transferProcessor } from './transfers.job.ts';
@@ -52,6 +53,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     new Worker(QUEUE_NAMES.maintenance, maintenanceProcessor(deps), { ...common, concurrency: 1 }),
     new Worker(QUEUE_NAMES.assignment, assignmentProcessor(deps), { ...common, concurrency: 1 }),
     new Worker(QUEUE_NAMES.transfers, transferProcessor(deps), { ...common, concurrency: 2 }),
+    new Worker(QUEUE_NAMES.pool, poolProcessor(deps), { ...common, concurrency: 1 }),
   ];
   for (const worker of workers) {
     worker.on('error', (error) => logger.warn({ queue: worker.name, err: error }, 'worker error'));
@@ -59,6 +61,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   }
   await scheduleMaintenance(deps.queues).catch((error: unknown) => logger.warn({ err: error }, 'could not schedule maintenance jobs; will retry at next start'));
   await scheduleTransferPolling(deps.queues).catch((error: unknown) => logger.warn({ err: error }, 'could not schedule transfer polling; will retry at next start'));
+  await schedulePoolRelease(deps.queues).catch((error: unknown) => logger.warn({ err: error }, 'could not schedule the daily pool release; will retry at next start'));
 
   let sweeping = false;
   const sweepTimer = setInterval(() => {

@@ -23,6 +23,7 @@ import { assignmentRouter } from './routes/assignment.route.ts';
 import { departuresRouter } from './routes/departures.route.ts';
 import { followUpNotesRouter } from './routes/follow-up-notes.route.ts';
 import { ownershipSettingsRouter } from './routes/ownership-settings.route.ts';
+import { poolRouter } from './routes/pool.route.ts';
 import { transfersRouter } from './routes/transfers.route.ts';
 import { jssdkRouter } from './routes/jssdk.route.ts';
 import { orgRouter } from './routes/org.route.ts';
@@ -55,6 +56,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(assignmentRouter(ctx));
   app.use(transfersRouter(ctx));
   app.use(departuresRouter(ctx));
+  app.use(poolRouter(ctx));
   app.use(followUpNotesRouter(ctx));
   app.use(ownershipSettingsRouter(ctx));
   app.use(jssdkRouter(ctx));

@@ -174,12 +174,12 @@ export async function releaseCustomer(ctx: AppContext, actor: string, externalUs
   await assertCustomerAccess(ctx, subject, 'view', externalUserId);
   const permissions = await customerPermissions(ctx.db, subject, externalUserId);
   const [customer] = await ctx.db.select({ owner: customers.ownerUserid, inPool: customers.inPoolSince }).from(customers).where(eq(customers.externalUserId, externalUserId));
+  if (customer?.inPool) throw new DomainError('CONFLICT', 'this customer is already in the pool');
   const allowed = permissions?.assign === true || (customer?.owner === actor && permissions?.edit === true);
   if (!allowed) {
     await ctx.db.transaction((tx) => audit(tx, { actor, action: 'pool.release', subjectType: 'customer', subjectId: externalUserId, outcome: 'denied', details: { reason: 'neither the owner nor allowed to assign it' } }));
     throw new DomainError('FORBIDDEN', 'only the owner or a manager who may assign this customer can release it to the pool');
   }
-  if (customer?.inPool) throw new DomainError('CONFLICT', 'this customer is already in the pool');
   return ctx.db.transaction(async (tx) => {
     const moved = await moveOwners(tx, customersById([externalUserId]), null, 'pool_release', actor, { toPool: true, returnRows: true });
     if (moved.changedCount === 0) throw new DomainError('CONFLICT', 'this customer is already in the pool');

@@ -16,7 +16,9 @@ describe('TagChip', () => {
     const chip = mountSidebar(TagChip, { props: { name: '有投诉', applied: true, locked: true, lockedReason: 'Only 华东 may use it.' } });
     const button = chip.get('button');
     expect(button.attributes('data-locked')).toBe('true');
-    expect(button.attributes('aria-disabled')).toBe('true');
+    // Still a working button: a tap explains why it is locked.
+    expect(button.attributes('aria-haspopup')).toBe('dialog');
+    expect(button.attributes('aria-label')).toContain('不可用');
     expect(button.attributes('title')).toBe('Only 华东 may use it.');
     expect(button.find('svg.lock').exists()).toBe(true);
     await button.trigger('click');

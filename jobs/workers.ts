@@ -6,6 +6,7 @@ import type { WecomClient } from '../server/wecom/client.ts';
 import type { PolicyCache } from '../server/services/tag-policy.service.ts';
 import { assignmentProcessor } from './assignment.job.ts';
 import { eventProcessor } from './events.job.ts';
+import { exportProcessor } from './exports.job.ts';
 import { maintenanceProcessor, scheduleMaintenance, sweepOnce } from './maintenance.job.ts';
 import { poolProcessor, schedulePoolRelease } from './public-pool.job.ts';
 import { QUEUE_NAMES, redisConnection, type Queues } from './queues.ts';
@@ -54,6 +55,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     new Worker(QUEUE_NAMES.assignment, assignmentProcessor(deps), { ...common, concurrency: 1 }),
     new Worker(QUEUE_NAMES.transfers, transferProcessor(deps), { ...common, concurrency: 2 }),
     new Worker(QUEUE_NAMES.pool, poolProcessor(deps), { ...common, concurrency: 1 }),
+    new Worker(QUEUE_NAMES.exports, exportProcessor(deps), { ...common, concurrency: 2 }),
   ];
   for (const worker of workers) {
     worker.on('error', (error) => logger.warn({ queue: worker.name, err: error }, 'worker error'));

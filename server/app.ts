@@ -21,6 +21,7 @@ import { viewAsRouter } from './routes/view-as.route.ts';
 import { personalTagsRouter } from './routes/personal-tags.route.ts';
 import { assignmentRouter } from './routes/assignment.route.ts';
 import { departuresRouter } from './routes/departures.route.ts';
+import { exportsRouter } from './routes/exports.route.ts';
 import { followUpNotesRouter } from './routes/follow-up-notes.route.ts';
 import { ownershipSettingsRouter } from './routes/ownership-settings.route.ts';
 import { poolRouter } from './routes/pool.route.ts';
@@ -58,6 +59,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(departuresRouter(ctx));
   app.use(poolRouter(ctx));
   app.use(followUpNotesRouter(ctx));
+  app.use(exportsRouter(ctx));
   app.use(ownershipSettingsRouter(ctx));
   app.use(jssdkRouter(ctx));
   app.use(orgRouter(ctx));

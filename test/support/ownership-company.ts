@@ -47,7 +47,7 @@ export function ownershipCompany(options: CompanyOptions = {}): CompanyFixture {
       { group_name: '华南机密', tag: [{ name: '南方专属' }] },
     ],
     customers: [
-      { external_userid: 'wmEast1', name: '东客一', type: 1, corp_name: '东方贸易有限公司', follow_users: [follow('east_rep1', ['客户等级/VIP'], { remark_mobiles: ['13812345678'] })] },
+      { external_userid: 'wmEast1', name: '东客一', type: 2, corp_name: '东方贸易有限公司', follow_users: [follow('east_rep1', ['客户等级/VIP'], { remark_mobiles: ['13812345678'] })] },
       { external_userid: 'wmEast2', name: '东客二', type: 1, follow_users: [follow('east_rep1', ['客户等级/VIP'])] },
       { external_userid: 'wmEast3', name: '东客三', type: 1, follow_users: [follow('east_rep2', ['客户等级/普通'])] },
       { external_userid: 'wmEast4', name: '东客四', type: 1, follow_users: [follow('east_rep2')] },

@@ -26,7 +26,9 @@ export function transferProcessor(deps: TransferJobDeps) {
   return async (job: Job<TransferJobData>): Promise<void> => {
     if (job.name === 'poll') {
       const outcome = await pollTransferResults(deps);
-      if (outcome.updated) deps.logger.info(outcome, 'transfer results updated');
+      if (outcome.updated) deps.logger.info({ pairs: outcome.pairs, updated: outcome.updated }, 'transfer results updated');
+      // The next run asks again; a failed pair is only reported.
+      for (const failure of outcome.failed) deps.logger.warn(failure, 'transfer_result failed for a handover/takeover pair');
       return;
     }
     const { backgroundJobId } = job.data;

@@ -85,7 +85,10 @@ function publicView(row: typeof exportJobs.$inferSelect) {
 /** The requester's own export; to anyone else it does not exist. */
 export async function readExport(ctx: AppContext, viewer: string, id: string) {
   const [row] = await ctx.db.select().from(exportJobs).where(eq(exportJobs.id, id));
-  if (!row || row.requestedBy !== viewer) throw the404();
+  if (!row || row.requestedBy !== viewer) {
+    await ctx.db.transaction((tx) => audit(tx, { actor: viewer, action: 'export.read', subjectType: 'export', subjectId: id, outcome: 'denied', details: { reason: row ? 'not the requester' : 'no such export' } }));
+    throw the404();
+  }
   return publicView(row);
 }
 

@@ -404,7 +404,7 @@ export async function applyTransferResults(db: Database, pair: Pair, results: Tr
  * The repeatable poll: every pair with items WeCom accepted and not yet finished is asked again.
  * Also answers items whose send job stopped before reading its calls' results.
  */
-export async function pollTransferResults(deps: { db: Database; wecom: WecomClient }, onlyBatch?: string): Promise<{ pairs: number; updated: number }> {
+export async function pollTransferResults(deps: { db: Database; wecom: WecomClient }, onlyBatch?: string): Promise<{ pairs: number; updated: number; failed: { pair: Pair; error: string }[] }> {
   const unresolved = await rowsOf<{ batch_id: string }>(deps.db, sql`
     select distinct ti.batch_id from transfer_items ti where ti.state = 'waiting' and ti.errcode is null
     ${onlyBatch ? sql`and ti.batch_id = ${onlyBatch}` : sql``}`);
@@ -415,13 +415,19 @@ export async function pollTransferResults(deps: { db: Database; wecom: WecomClie
     where ti.state = 'waiting' and ti.errcode = 0 ${onlyBatch ? sql`and b.id = ${onlyBatch}` : sql``}
     order by 1, 2, 3`);
   let updated = 0;
+  const failed: { pair: Pair; error: string }[] = [];
   for (const pair of pairs) {
-    const results = pair.kind === 'resigned'
-      ? await deps.wecom.resignedTransferResult(pair.handover, pair.takeover)
-      : await deps.wecom.transferResult(pair.handover, pair.takeover);
-    updated += await applyTransferResults(deps.db, pair, results);
+    // One pair WeCom cannot answer for (e.g. a member deleted since) does not hold up the others.
+    try {
+      const results = pair.kind === 'resigned'
+        ? await deps.wecom.resignedTransferResult(pair.handover, pair.takeover)
+        : await deps.wecom.transferResult(pair.handover, pair.takeover);
+      updated += await applyTransferResults(deps.db, pair, results);
+    } catch (error) {
+      failed.push({ pair, error: error instanceof Error ? error.message.slice(0, 300) : String(error) });
+    }
   }
-  return { pairs: pairs.length, updated };
+  return { pairs: pairs.length, updated, failed };
 }
 
 /**
@@ -450,6 +456,7 @@ export async function recordTransferFailure(tx: Queryable, failure: { externalUs
 export async function readTransfer(ctx: AppContext, viewer: string, id: string) {
   const [batch] = await ctx.db.select().from(transferBatches).where(eq(transferBatches.id, id));
   if (!batch || (batch.requestedBy !== viewer && !(await isAdmin(ctx.db, viewer, ctx.config.adminUserIds)))) {
+    await ctx.db.transaction((tx) => audit(tx, { actor: viewer, action: 'transfer.read', subjectType: 'transfer', subjectId: id, outcome: 'denied', details: { reason: batch ? 'not the requester' : 'no such transfer' } }));
     throw new DomainError('NOT_FOUND', 'no such transfer');
   }
   const items = await ctx.db.select({
@@ -468,6 +475,7 @@ export async function readTransfer(ctx: AppContext, viewer: string, id: string) 
 /** `POST /api/transfers/:id/refresh`: asks WeCom for this transfer's results now. */
 export async function refreshTransfer(ctx: AppContext, viewer: string, id: string) {
   await readTransfer(ctx, viewer, id);
-  await pollTransferResults({ db: ctx.db, wecom: ctx.wecom }, id);
+  const polled = await pollTransferResults({ db: ctx.db, wecom: ctx.wecom }, id);
+  if (polled.failed.length) throw new DomainError('WECOM_ERROR', `WeCom did not answer transfer_result: ${polled.failed[0]!.error}`);
   return readTransfer(ctx, viewer, id);
 }

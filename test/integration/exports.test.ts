@@ -139,6 +139,7 @@ describe('CSV', () => {
     expect(other.bytes.toString()).not.toContain('wmEast1');
     expect((await download(await w.as('east_mgr'), id)).status).toBe(404);
     expect(await w.auditSince(since, 'export.download')).toMatchObject([{ actor: 'boss', outcome: 'denied' }, { actor: 'east_mgr', outcome: 'denied' }]);
+    expect(await w.auditSince(since, 'export.read')).toMatchObject([{ actor: 'boss', subjectId: id, outcome: 'denied' }]);
   });
 });
 

@@ -150,7 +150,10 @@ describe('in-service transfers', () => {
     expect(denied.map((e) => [e.actor, e.outcome])).toEqual([['east_rep2', 'denied'], ['south_mgr', 'denied'], ['east_mgr', 'denied']]);
     // Another member's transfer does not exist for them.
     const [someone] = await w.db.select({ id: transferBatches.id }).from(transferBatches).limit(1);
+    const before404 = await w.lastAuditId();
     expect((await rep.get(`/api/transfers/${someone!.id}`)).status).toBe(404);
+    expect((await rep.post(`/api/transfers/${someone!.id}/refresh`)).status).toBe(404);
+    expect(await w.auditSince(before404, 'transfer.read')).toMatchObject([{ actor: 'east_rep2', outcome: 'denied' }, { actor: 'east_rep2', outcome: 'denied' }]);
   });
 });
 

@@ -32,7 +32,9 @@ export async function openDatabase(target: DatabaseTarget, options: { poolSize?:
     const { default: pg } = await import('pg');
     const { drizzle } = await import('drizzle-orm/node-postgres');
     const { migrate } = await import('drizzle-orm/node-postgres/migrator');
-    const pool = new pg.Pool({ connectionString: target.url, max: options.poolSize ?? 20, connectionTimeoutMillis: 5_000 });
+    // JIT off: every query here is short; the customer scope's per-row subplans make the planner's
+    // cost exceed jit_above_cost, and compiling then takes hundreds of ms (bench/customer-list.bench.ts).
+    const pool = new pg.Pool({ connectionString: target.url, max: options.poolSize ?? 20, connectionTimeoutMillis: 5_000, options: '-c jit=off' });
     // An idle client that loses its server (restart) must not crash the process.
     pool.on('error', () => undefined);
     const db = drizzle(pool, { schema }) as unknown as Database;

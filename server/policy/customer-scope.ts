@@ -94,39 +94,95 @@ function membersOf(roots: readonly number[]): SQL {
 }
 
 /**
- * Customer ids owned or actively followed by `members` (a SQL set of userids or one userid). Each arm
- * is a plain indexed select so the planner can either probe per row (large sets, list in order) or
- * gather the set first (a rep's few hundred customers).
+ * Two equivalent SQL shapes, because PostgreSQL cannot pick between "gather the few customers, then
+ * sort" and "walk the list order, test each row" when the set is a union it cannot estimate:
+ * - `set`: `id IN (union of small indexed selects)`. Right for `own` scopes (a member's few hundred
+ *   customers plus the pools of their departments): gathered through the owner and relation indexes.
+ * - `row`: an OR of tests on the row itself (owner in a hashed member set, pool, named ids) and one
+ *   correlated index probe of follow relations. Right for department-wide sets (a manager of a large
+ *   subtree): the list walks (created_at desc, id) and stops after the page; and for one-row checks.
+ * `auto` uses `row` as soon as a department subtree is involved (`dept` scope or a department grant).
  */
-function heldBy(userids: SQL, one: boolean): SQL[] {
-  const match = (column: SQL): SQL => (one ? sql`${column} = ${userids}` : sql`${column} in (${userids})`);
-  return [
-    sql`select o.external_userid from customers o where ${match(sql`o.owner_userid`)}`,
-    sql`select f.external_userid from follow_relations f where f.status = 'active' and ${match(sql`f.userid`)}`,
-  ];
+export type ScopeShape = 'auto' | 'set' | 'row';
+
+interface Arms {
+  /** Holders: the member themself, and members of department subtrees (managed, or granted). */
+  self: boolean;
+  /** Roots of each subtree whose members' customers are covered. */
+  memberSets: number[][];
+  pool: boolean;
+  customerIds: string[];
 }
 
-/** Pool customers whose pool subtree contains one of the member's departments (null pool = corp-wide). */
-function poolArm(userid: string): SQL {
-  return sql`select p.external_userid from customers p where p.in_pool_since is not null and (p.pool_department_id is null or p.pool_department_id in (
-    with recursive up(id) as (select md.department_id from member_departments md where md.userid = ${userid}
-      union select d.parent_id from departments d join up on d.id = up.id where d.parent_id is not null) select id from up))`;
-}
-
-/** The SELECTs whose union is the set of customer ids the subject may act on (empty: nothing). */
-function accessArms(subject: AccessSubject, action: CustomerAction): SQL[] | 'all' {
+function collectArms(subject: AccessSubject, action: CustomerAction): Arms | 'all' {
   const scope = effectiveScope(subject, action);
   if (scope === 'all') return 'all';
-  const arms: SQL[] = [];
-  if (scope === 'own' || scope === 'dept') arms.push(...heldBy(sql`${subject.userid}`, true));
+  const arms: Arms = { self: scope === 'own' || scope === 'dept', memberSets: [], pool: action === 'view' && subject.active, customerIds: [] };
   const managed = (subject.managedDepartments ?? []).filter((d) => Number.isInteger(d));
-  if (scope === 'dept' && managed.length) arms.push(...heldBy(membersOf(managed), false));
-  if (action === 'view' && subject.active) arms.push(poolArm(subject.userid));
+  if (scope === 'dept' && managed.length) arms.memberSets.push([...new Set(managed)].sort((a, b) => a - b));
   for (const grant of activeGrants(subject, action)) {
-    if (grant.customerIds?.length) arms.push(sql`select g.external_userid from customers g where g.external_userid in (${list(grant.customerIds)})`);
-    else if (grant.departmentId !== undefined) arms.push(...heldBy(membersOf([grant.departmentId]), false));
+    if (grant.customerIds?.length) arms.customerIds.push(...grant.customerIds);
+    else if (grant.departmentId !== undefined) arms.memberSets.push([grant.departmentId]);
   }
+  arms.customerIds = [...new Set(arms.customerIds)].sort();
   return arms;
+}
+
+/**
+ * A key equal for two actions exactly when their predicates are the same (same arms), so a caller
+ * evaluating several actions on one row computes each distinct predicate once.
+ */
+export function customerScopeKey(subject: AccessSubject, action: CustomerAction): string {
+  return JSON.stringify(collectArms(subject, action));
+}
+
+/** The member's departments and all their ancestors: the pools whose subtree contains the member. */
+function poolDepartmentsOf(userid: string): SQL {
+  return sql`with recursive up(id) as (select md.department_id from member_departments md where md.userid = ${userid}
+      union select d.parent_id from departments d join up on d.id = up.id where d.parent_id is not null) select id from up`;
+}
+
+function setShape(subject: AccessSubject, arms: Arms): SQL {
+  const selects: SQL[] = [];
+  if (arms.self) {
+    selects.push(sql`select o.external_userid from customers o where o.owner_userid = ${subject.userid}`);
+    selects.push(sql`select f.external_userid from follow_relations f where f.status = 'active' and f.userid = ${subject.userid}`);
+  }
+  for (const members of arms.memberSets.map(membersOf)) {
+    selects.push(sql`select o.external_userid from customers o where o.owner_userid in (${members})`);
+    selects.push(sql`select f.external_userid from follow_relations f where f.status = 'active' and f.userid in (${members})`);
+  }
+  if (arms.pool) {
+    selects.push(sql`select p.external_userid from customers p where p.in_pool_since is not null and p.pool_department_id is null`);
+    selects.push(sql`select p.external_userid from customers p where p.in_pool_since is not null and p.pool_department_id in (${poolDepartmentsOf(subject.userid)})`);
+  }
+  if (arms.customerIds.length) selects.push(sql`select g.external_userid from customers g where g.external_userid in (${list(arms.customerIds)})`);
+  if (!selects.length) return sql`false`;
+  return sql`${customers.externalUserId} in (${sql.join(selects, sql` union all `)})`;
+}
+
+function rowShape(subject: AccessSubject, arms: Arms): SQL {
+  const tests: SQL[] = [];
+  const holders: SQL[] = [];
+  if (arms.self) {
+    tests.push(sql`${customers.ownerUserid} = ${subject.userid}`);
+    holders.push(sql`f.userid = ${subject.userid}`);
+  }
+  for (const members of arms.memberSets.map(membersOf)) {
+    tests.push(sql`${customers.ownerUserid} in (${members})`);
+    holders.push(sql`f.userid in (${members})`);
+  }
+  if (arms.pool) {
+    tests.push(sql`(${customers.inPoolSince} is not null and (${customers.poolDepartmentId} is null or ${customers.poolDepartmentId} in (${poolDepartmentsOf(subject.userid)})))`);
+  }
+  if (arms.customerIds.length) tests.push(sql`${customers.externalUserId} in (${list(arms.customerIds)})`);
+  if (holders.length) {
+    // OFFSET 0 keeps this a per-row index probe: PostgreSQL would otherwise hash every relation of
+    // every member of the set before the first row.
+    tests.push(sql`exists (select 1 from follow_relations f where f.external_userid = ${customers.externalUserId} and f.status = 'active' and (${sql.join(holders, sql` or `)}) offset 0)`);
+  }
+  if (!tests.length) return sql`false`;
+  return sql`(${sql.join(tests, sql` or `)})`;
 }
 
 /**
@@ -134,12 +190,13 @@ function accessArms(subject: AccessSubject, action: CustomerAction): SQL[] | 'al
  * actively follows; `dept` = `own` plus customers owned or actively followed by members of the
  * departments they manage (sub-departments included); `all` = every customer. `view` also covers pool
  * customers of the member's departments. Active grants add their customers. Nothing allowed = `false`.
+ * Both shapes (see ScopeShape) select exactly the same customers.
  */
-export function customerScopeSql(subject: AccessSubject, action: CustomerAction): SQL {
-  const arms = accessArms(subject, action);
+export function customerScopeSql(subject: AccessSubject, action: CustomerAction, shape: ScopeShape = 'auto'): SQL {
+  const arms = collectArms(subject, action);
   if (arms === 'all') return sql`true`;
-  if (!arms.length) return sql`false`;
-  return sql`${customers.externalUserId} in (${sql.join(arms, sql` union all `)})`;
+  const chosen = shape === 'auto' ? (arms.memberSets.length ? 'row' : 'set') : shape;
+  return chosen === 'row' ? rowShape(subject, arms) : setShape(subject, arms);
 }
 
 export interface AccessExplanation {

@@ -1,10 +1,10 @@
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { and, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
 import { accessGrants, customers, memberDepartments, memberManagedDepartments, memberRoles, members } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
 import {
-  CUSTOMER_ACTIONS, customerScopeSql, isCustomerAction, mergeScopes,
+  CUSTOMER_ACTIONS, customerScopeKey, customerScopeSql, isCustomerAction, mergeScopes,
   type AccessSubject, type CustomerAction,
 } from '../policy/customer-scope.ts';
 import { audit } from './audit.service.ts';
@@ -81,14 +81,36 @@ export async function mayActivateEmergency(db: Queryable, userid: string, config
   return (await roleDefinitions(db, held.roles)).some((d) => d.allowEmergency);
 }
 
+/**
+ * One boolean column per distinct predicate (actions sharing the same arms share a column), in the
+ * row shape: evaluated on one row, never on a whole set. `read` turns a result row into per-action
+ * booleans.
+ */
+export function permissionColumns(subject: AccessSubject): { columns: Record<string, SQL<boolean>>; read(row: Record<string, unknown>): Record<CustomerAction, boolean> } {
+  const keys = new Map<string, string>();
+  const columns: Record<string, SQL<boolean>> = {};
+  const columnOf = {} as Record<CustomerAction, string>;
+  for (const action of CUSTOMER_ACTIONS) {
+    const key = customerScopeKey(subject, action);
+    let column = keys.get(key);
+    if (!column) {
+      column = `may_${keys.size}`;
+      keys.set(key, column);
+      columns[column] = sql<boolean>`(${customerScopeSql(subject, action, 'row')})`;
+    }
+    columnOf[action] = column;
+  }
+  return { columns, read: (row) => Object.fromEntries(CUSTOMER_ACTIONS.map((a) => [a, row[columnOf[a]] === true])) as Record<CustomerAction, boolean> };
+}
+
 /** Which actions the subject has on one customer, or undefined when it is not in their view scope. */
 export async function customerPermissions(db: Queryable, subject: AccessSubject, externalUserId: string): Promise<Record<CustomerAction, boolean> | undefined> {
-  const columns = sql.join(CUSTOMER_ACTIONS.map((action) => sql`(${customerScopeSql(subject, action)}) as ${sql.identifier(action)}`), sql`, `);
-  const result = (await db.execute(sql`select ${columns} from ${customers}
-    where ${customers.externalUserId} = ${externalUserId} and ${customerScopeSql(subject, 'view')}`)) as unknown as { rows: Record<CustomerAction, boolean>[] };
+  const { columns, read } = permissionColumns(subject);
+  const selected = sql.join(Object.entries(columns).map(([name, predicate]) => sql`${predicate} as ${sql.identifier(name)}`), sql`, `);
+  const result = (await db.execute(sql`select ${selected} from ${customers}
+    where ${customers.externalUserId} = ${externalUserId} and ${customerScopeSql(subject, 'view', 'row')}`)) as unknown as { rows: Record<string, unknown>[] };
   const row = result.rows[0];
-  if (!row) return undefined;
-  return Object.fromEntries(CUSTOMER_ACTIONS.map((a) => [a, row[a] === true])) as Record<CustomerAction, boolean>;
+  return row ? read(row) : undefined;
 }
 
 /**

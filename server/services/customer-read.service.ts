@@ -1,7 +1,8 @@
 import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
 import { customers, followRelations, members, personalTags, relationTags, tagGroups, tags } from '../db/schema.ts';
-import { CUSTOMER_ACTIONS, customerScopeSql, type AccessSubject, type CustomerAction } from '../policy/customer-scope.ts';
+import { customerScopeSql, type AccessSubject, type CustomerAction } from '../policy/customer-scope.ts';
+import { permissionColumns } from './customer-access.service.ts';
 import { shownValue, type MaskableField } from '../policy/masking.ts';
 
 export interface TagView { tagId: string; kind: string; name: string; groupName: string | null }
@@ -46,11 +47,6 @@ export interface Viewer {
   maskedFields: Set<MaskableField>;
 }
 
-/** One boolean column per action: the customer scope predicate evaluated on the row. */
-export function permissionColumns(subject: AccessSubject): Record<CustomerAction, SQL<boolean>> {
-  return Object.fromEntries(CUSTOMER_ACTIONS.map((action) => [action, sql<boolean>`(${customerScopeSql(subject, action)})`])) as Record<CustomerAction, SQL<boolean>>;
-}
-
 /** Tag names for tag rows, visible ones only (corp/rule-group by see audience; personal to their owner). */
 export async function visibleTagsOf(db: Queryable, externalUserIds: string[], viewer: { userid: string; seeTags: Set<string> }): Promise<Map<string, { userid: string; tag: TagView }[]>> {
   const out = new Map<string, { userid: string; tag: TagView }[]>();
@@ -83,11 +79,12 @@ export async function visibleTagsOf(db: Queryable, externalUserIds: string[], vi
  * unless the viewer has `unmask` on this customer.
  */
 export async function readCustomer(db: Queryable, externalUserId: string, viewer: Viewer): Promise<CustomerView | undefined> {
-  const [customer] = await db.select({ row: customers, permissions: permissionColumns(viewer.subject) }).from(customers)
-    .where(and(customerScopeSql(viewer.subject, 'view'), eq(customers.externalUserId, externalUserId)));
+  const { columns, read } = permissionColumns(viewer.subject);
+  const [customer] = await db.select({ row: customers, permissions: columns }).from(customers)
+    .where(and(customerScopeSql(viewer.subject, 'view', 'row'), eq(customers.externalUserId, externalUserId)));
   if (!customer) return undefined;
   const { row } = customer;
-  const permissions = Object.fromEntries(CUSTOMER_ACTIONS.map((a) => [a, customer.permissions[a] === true])) as Record<CustomerAction, boolean>;
+  const permissions = read(customer.permissions);
   const unmask = permissions.unmask;
   const relations = await db.select().from(followRelations).where(eq(followRelations.externalUserId, externalUserId)).orderBy(asc(followRelations.addedAt), asc(followRelations.userid));
   const [owner] = row.ownerUserid ? await db.select({ userid: members.userid, name: members.name, status: members.status }).from(members).where(eq(members.userid, row.ownerUserid)) : [];

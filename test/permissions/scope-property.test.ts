@@ -1,7 +1,7 @@
 // Property tests of the customer scope on random worlds (organization, roles, probation, leavers,
 // owners, follow relations, pools, grants in every state), run on in-memory PGlite:
 // - the SQL predicate (after loadAccessSubject) ≡ the independent reference evaluator
-//   (customer-reference.ts) for every (member, customer, action);
+//   (customer-reference.ts) for every (member, customer, action), in both SQL shapes;
 // - the list ≡ the check: keyset pages of size 1, 2 and 50 give exactly the customers the detail
 //   shows, each once, in order;
 // - adding a grant never removes access; an expired grant (expiring now or earlier) equals no grant.
@@ -12,7 +12,7 @@ import { openDatabase, type Database, type OpenDatabase } from '../../server/db/
 import {
   accessGrants, appAdmins, customers, departments, followRelations, memberDepartments, memberManagedDepartments, memberRoles, members, roles,
 } from '../../server/db/schema.ts';
-import { customerScopeSql, type AccessGrantFact, type AccessSubject, type CustomerAction } from '../../server/policy/customer-scope.ts';
+import { customerScopeSql, type AccessGrantFact, type AccessSubject, type CustomerAction, type ScopeShape } from '../../server/policy/customer-scope.ts';
 import { loadAccessSubject } from '../../server/services/customer-access.service.ts';
 import { listCustomers } from '../../server/services/customer-list.service.ts';
 import { readCustomer } from '../../server/services/customer-read.service.ts';
@@ -128,8 +128,8 @@ async function load(world: World): Promise<void> {
   await insert(world.grants.map((g) => ({ id: g.id, requester: g.requester, state: g.state, actions: g.actions, customerIds: g.customerIds, departmentId: g.departmentId, reason: 'p', durationSeconds: 60, expiresAt: g.expiresAt })), (rows) => db().insert(accessGrants).values(rows));
 }
 
-async function allowedBySql(subject: AccessSubject, action: CustomerAction): Promise<string[]> {
-  return (await db().select({ id: customers.externalUserId }).from(customers).where(customerScopeSql(subject, action))).map((r) => r.id).sort();
+async function allowedBySql(subject: AccessSubject, action: CustomerAction, shape: ScopeShape = 'auto'): Promise<string[]> {
+  return (await db().select({ id: customers.externalUserId }).from(customers).where(customerScopeSql(subject, action, shape))).map((r) => r.id).sort();
 }
 
 const expectedSet = (world: World, userid: string, action: Action): string[] =>
@@ -151,7 +151,11 @@ describe('customer scope properties (PGlite)', () => {
       await load(world);
       for (const userid of subjectsOf(world)) {
         const subject = await loadAccessSubject(db(), userid, world.configuredAdmins, NOW);
-        for (const action of ACTIONS) expect(await allowedBySql(subject, action), `${userid} ${action}`).toEqual(expectedSet(world, userid, action));
+        for (const action of ACTIONS) {
+          const expected = expectedSet(world, userid, action);
+          // Both SQL shapes, and the automatic choice between them, select the same customers.
+          for (const shape of ['auto', 'set', 'row'] as const) expect(await allowedBySql(subject, action, shape), `${userid} ${action} ${shape}`).toEqual(expected);
+        }
       }
     }), { numRuns: RUNS * 2 });
   });

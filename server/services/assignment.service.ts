@@ -10,7 +10,6 @@ import { loadAccessSubject } from './customer-access.service.ts';
 import { customerFilterSql, idList, rowsOf, unknownFilterTags, type CustomerFilter } from './customer-filter.ts';
 import { customersById, memberWithinScope, moveOwners } from './owner-moves.ts';
 import type { PolicyCache } from './tag-policy.service.ts';
-import type { Queues } from '../../jobs/queues.ts';
 
 /** At most this many customers per manual assignment; more goes through assign-by-filter. */
 export const MANUAL_ASSIGN_MAX = 500;

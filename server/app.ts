@@ -29,6 +29,7 @@ import { transfersRouter } from './routes/transfers.route.ts';
 import { jssdkRouter } from './routes/jssdk.route.ts';
 import { orgRouter } from './routes/org.route.ts';
 import { webAppRouter } from './routes/web-app.route.ts';
+import { adminDashboardRouter } from './routes/admin-dashboard.route.ts';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -63,6 +64,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(ownershipSettingsRouter(ctx));
   app.use(jssdkRouter(ctx));
   app.use(orgRouter(ctx));
+  app.use(adminDashboardRouter(ctx));
   // The built web app (sidebar/dist): /sidebar/*, /admin/* and their hashed /assets/*.
   app.use(webAppRouter(ctx));
   app.use('/api', (req: Request) => {

@@ -94,6 +94,24 @@ describe('web app served by the product', () => {
     expect((await rep.get('/api/admin/org')).status).toBe(403);
   });
 
+  it('gives admins the dashboard aggregates (no customer data), members 403', async () => {
+    const dashboard = await admin.get('/api/admin/dashboard');
+    expect(dashboard.status).toBe(200);
+    const list = await admin.get('/api/customers/count');
+    expect(dashboard.body.totals.customers).toBe(list.body.count);
+    expect(dashboard.body.tagUsage.departments.map((d: { name: string }) => d.name)).toEqual(['华东大区', '华南大区', '西南大区', '市场部', '电商部']);
+    const vip = dashboard.body.tagUsage.tags.find((tag: { name: string }) => tag.name === 'VIP');
+    expect(vip.counts).toHaveLength(5);
+    expect(vip.counts.reduce((a: number, b: number) => a + b, 0)).toBeGreaterThan(0);
+    const perOwner = dashboard.body.customersPerOwner as { customers: number; name: string }[];
+    expect(perOwner.length).toBeGreaterThan(0);
+    expect(perOwner.map((o) => o.customers)).toEqual([...perOwner.map((o) => o.customers)].sort((a, b) => b - a));
+    expect(dashboard.body.poolSize).toHaveLength(30);
+    expect(dashboard.body.poolSize.at(-1).size).toBe(dashboard.body.totals.inPool);
+    expect(JSON.stringify(dashboard.body)).not.toMatch(/wm[A-Za-z0-9_-]{10,}/);
+    expect((await rep.get('/api/admin/dashboard')).status).toBe(403);
+  });
+
   it('lists active members for the sandbox sign-in picker', async () => {
     const list = await t.anonymous().get('/api/dev/members');
     expect(list.status).toBe(200);

@@ -30,18 +30,14 @@ export const useSessionStore = defineStore('session', {
       const health = fetch('/healthz', { headers: { accept: 'application/json' } })
         .then((r) => r.json() as Promise<Health>)
         .catch(() => undefined);
-      try {
-        const me = await api.get<Me>('/api/me', { quietUnauthenticated: true });
-        this.setMe(me);
-      } catch (error) {
-        this.setMe(null);
-        if (isApiError(error, 401)) this.state = 'signed-out';
-        else {
-          this.state = 'error';
-          this.error = error;
-        }
-      }
+      const me = await api.get<Me>('/api/me', { quietUnauthenticated: true }).catch((error: unknown) => error);
+      // Whether this is the sandbox is known before the state changes: screens decide how to sign in from both.
       this.sandbox = Boolean((await health)?.sandbox);
+      if (!(me instanceof Error)) return this.setMe(me as Me);
+      this.setMe(null);
+      if (isApiError(me, 401)) return;
+      this.state = 'error';
+      this.error = me;
     },
     setMe(me: Me | null): void {
       this.me = me;

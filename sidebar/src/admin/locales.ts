@@ -1,0 +1,203 @@
+// The console's words (admins and managers, desktop).
+export const adminMessages = {
+  'zh-CN': {
+    console: {
+      title: '管理后台', onlyAdmins: '管理后台仅对管理员开放。', viewingAs: '你正在以 {name} 的身份只读查看侧边栏，结束后才能使用管理后台。',
+      openSidebar: '打开侧边栏',
+    },
+    menu: {
+      dashboard: '概览', org: '组织架构', tags: '标签库与可见范围', explain: '解释与视角', contactWays: '渠道活码', customers: '客户',
+      departures: '离职成员', roles: '角色与权限', grants: '临时授权', exports: '导出审批', audit: '审计日志', events: '失败事件',
+      groupTags: '标签', groupCustomers: '客户与归属', groupSecurity: '权限与审计', groupSystem: '系统',
+    },
+    sync: {
+      button: '从企业微信同步', running: '同步中…', done: '同步完成', failed: '同步失败：{error}', progress: '{done} / {total}',
+      title: '全量同步', started: '已开始同步', waiting: '排队中',
+    },
+    job: { queued: '排队中', running: '进行中', completed: '已完成', failed: '失败', leave: '可以离开此页，稍后回来查看进度。' },
+    org: {
+      departments: '部门', members: '成员', includeSub: '含下级部门', name: '姓名', userid: '账号', position: '职位', status: '状态',
+      roles: '角色', leader: '负责人', probation: '试用期只读', statuses: { 1: '在职', 2: '已禁用', 4: '未激活', 5: '已离职' },
+      all: '全部成员', count: '{n} 人',
+    },
+    roleNames: { admin: '管理员', manager: '主管', rep: '销售', service: '客服' },
+    library: {
+      title: '标签库', corp: '企业标签', ruleGroups: '规则组', folder: '文件夹', group: '标签组', tag: '标签', ruleGroup: '规则组',
+      newGroup: '新建标签组', newFolder: '新建文件夹', newTags: '添加标签', tagNames: '标签名（每行一个）', groupName: '标签组名',
+      folderName: '文件夹名', parentFolder: '上级文件夹', noFolder: '（不放入文件夹）', order: '排序值（大的在前）', moveTo: '移动到文件夹',
+      renamed: '已重命名', saved: '已保存', deleted: '已删除', created: '已创建', deleteConfirm: '删除「{name}」？企业微信中也会删除，并从所有客户上移除。',
+      deleteFolderConfirm: '删除文件夹「{name}」？（只能删除空文件夹）', hasRule: '有规则', reportOnly: '仅报告', selectNode: '在左侧选择一个节点查看和编辑。',
+      totals: '已用 {tags} / {limit} 个标签', path: '位置', range: '适用范围', rangeDepartments: '部门', rangeUsers: '成员', inWecom: '企业微信中',
+      widening: '移动后这些标签的可见范围会变宽：{message}', acknowledge: '我已确认，仍然移动', conflictBadge: '有冲突',
+      filter: '筛选标签', newRuleGroupTags: '在规则组中新建标签组',
+    },
+    visibility: {
+      title: '可见范围', department: '部门', see: '可见', use: '可用', inherited: '上级规则', everyone: '全员', noRule: '不限制（沿用上级）',
+      ownRule: '本节点有规则', mode: '模式', enforce: '强制（撤回越权标签）', report: '仅报告（记录并通知，不撤回）', users: '额外成员',
+      roles: '按角色', seeUsers: '可见成员', useUsers: '可用成员', seeRoles: '可见角色', useRoles: '可用角色', save: '保存规则',
+      removeRule: '移除规则', impliedBySub: '上级部门已包含', inheritedSee: '继承可见', inheritedUse: '继承可用', notInherited: '上级不允许',
+      hint: '勾选部门即包含其所有下级部门。可用范围必须在可见范围之内；子节点的规则只能收窄上级规则。',
+      warnings: '需要处理：', saved: '规则已保存，成员下一次打开时生效', removed: '已移除规则', effective: '上级链',
+      noInherited: '上级没有规则：不受限制', emptySee: '未选任何部门、成员或角色：除管理员外无人可见',
+      unavailable: '规则组本身没有可见规则，请在其标签组或标签上设置。',
+    },
+    conflicts: {
+      title: '策略冲突', none: '没有发现冲突', fix: '处理建议', locate: '定位', severity: { warning: '需要处理', info: '提示' },
+      count: '{n} 个需要处理',
+    },
+    explain: {
+      title: '解释：为什么能或不能看到某个标签', member: '成员', tag: '标签', run: '解释', see: '可见', use: '可用', because: '原因',
+      steps: '逐级判断', node: '节点', rule: '有规则', matches: '匹配', allowed: '允许', denied: '不允许', strategy: '规则组',
+      inRange: '在范围内', outRange: '不在范围内', viewAs: '以 {name} 的身份打开侧边栏（只读）', viewAsTitle: '视角：以成员身份查看',
+      viewAsHint: '在新窗口打开侧边栏，看到的就是该成员能看到的内容；期间不能做任何修改，操作会被记录。', viewAsStarted: '已开始以 {name} 的身份查看',
+      endViewAs: '结束视角', pickMember: '选择成员', pickTag: '选择标签',
+    },
+    contactWays: {
+      title: '渠道活码', create: '新建活码', edit: '编辑活码', state: '渠道参数 state', remark: '备注', users: '使用成员', parties: '使用部门',
+      skipVerify: '无需验证自动通过', tags: '自动打标签', owner: '负责人规则', ownerAdder: '添加人', ownerRoundRobin: '部门内轮流',
+      ownerFixed: '指定成员', ownerDepartment: '轮流的部门', ownerUser: '指定负责人', remarkTemplate: '备注模板', descriptionTemplate: '描述模板',
+      welcome: '欢迎语', templateHint: '可用占位：', qr: '下载二维码', deleteConfirm: '删除活码「{name}」？企业微信中也会删除，state 不会再被使用。',
+      warnings: '配置提醒', created: '已创建活码', saved: '已保存', deleted: '已删除', createdAt: '创建时间', none: '还没有活码',
+      stateHint: '最多 30 个字符：字母、数字、_ 和 -；留空自动生成',
+    },
+    events: {
+      title: '失败事件', status: '状态', id: '编号', event: '事件', change: '变更类型', member: '成员', customer: '客户', received: '收到时间',
+      attempts: '尝试次数', error: '原因', retry: '重试', retried: '已重新排队', none: '没有失败事件', statuses: { failed: '失败', pending: '待处理', done: '完成', ignored: '已忽略' },
+    },
+    customers: {
+      title: '客户', search: '搜索名称或备注', tags: '标签', tagMatch: '匹配方式', any: '任一', all: '全部', owner: '负责人', ownerNone: '无负责人',
+      pool: '公海', poolIn: '只看公海', poolOut: '不含公海', name: '客户', corp: '公司', createdAt: '添加时间', selected: '已选 {n} 个',
+      selectPage: '选中本页', selectAllMatching: '选中全部符合条件的 {n} 个', allMatching: '已选中全部符合条件的 {n} 个客户', clearSelection: '清除选择',
+      assign: '分配负责人', transfer: '转接（企业微信）', release: '放入公海', assignTo: '分配给', transferTo: '转接给', reason: '原因',
+      assignDone: '已分配 {n} 个客户', releaseDone: '已放入公海', transferStarted: '已开始转接', jobTitle: '批量任务进度', moreFailed: '失败：{error}',
+      releaseConfirm: '把选中的 {n} 个客户放入公海？', transferHint: '转接会在企业微信中把客户关系交给新的负责人（每批最多 100 个，90 天内最多 2 次）。',
+      results: '结果', inPool: '公海',
+    },
+    departures: {
+      title: '离职成员', member: '成员', leftAt: '离职时间', customers: '客户数', open: '查看客户', reassign: '批量重新分配', toMember: '分配给成员',
+      toDepartment: '分给部门（轮流）', mode: '分配方式', done: '已开始重新分配', none: '没有待处理的离职成员', transferToo: '同时在企业微信中转接',
+    },
+    roles: {
+      title: '角色与权限', role: '角色', label: '名称', builtin: '内置', actions: { view: '查看', edit: '编辑', tag: '打标签', export: '导出', delete: '删除', assign: '分配', transfer: '转接', unmask: '查看明文' },
+      scopes: { none: '无', own: '本人', dept: '本部门', all: '全部' }, save: '保存', saved: '已保存', newRole: '新建角色', name: '标识（英文）',
+      members: '成员的角色', memberRoles: '设置角色', probation: '试用期只读', probationUntil: '截至', clearProbation: '结束试用期', emergency: '可自助紧急授权',
+    },
+    grants: {
+      title: '临时授权', requester: '申请人', actions: '权限', scope: '范围', reason: '原因', expires: '到期', status: '状态', approve: '批准',
+      reject: '拒绝', revoke: '撤销', review: '复核', none: '没有授权记录', statuses: { requested: '待审批', active: '生效中', rejected: '已拒绝', revoked: '已撤销', expired: '已过期' }, emergency: '紧急', department: '部门', customersN: '{n} 个客户', pendingReview: '待复核',
+    },
+    exports: {
+      title: '导出审批', requester: '申请人', rows: '行数', format: '格式', status: '状态', approve: '批准', reject: '拒绝', download: '下载', none: '没有导出记录',
+      created: '申请时间', filter: '筛选条件', states: { awaiting_approval: '待审批', queued: '排队中', running: '导出中', completed: '已完成', failed: '失败', rejected: '已拒绝' },
+    },
+    audit: {
+      title: '审计日志', actor: '操作人', action: '动作', subject: '对象', outcome: '结果', time: '时间', details: '详情', verify: '校验哈希链',
+      verified: '哈希链完整：{n} 条记录均未被篡改', broken: '哈希链在第 {id} 条断开', from: '开始', to: '结束', report: '月度报告',
+    },
+    dashboard: {
+      title: '概览', tagUsage: '各部门标签使用', customersPerOwner: '各负责人客户数', poolSize: '公海客户数', transferOutcomes: '转接结果',
+      customers: '客户', tags: '标签', members: '在职成员', failedEvents: '失败事件', noData: '暂无数据',
+      transferStates: { pending: '等待', waiting: '等待接替', done: '成功', refused: '客户拒绝', over_limit: '超出次数', failed: '失败' },
+    },
+  },
+  en: {
+    console: {
+      title: 'Admin console', onlyAdmins: 'The console is for admins only.', viewingAs: 'You are viewing the sidebar as {name} (read-only). End it to use the console.',
+      openSidebar: 'Open the sidebar',
+    },
+    menu: {
+      dashboard: 'Overview', org: 'Organization', tags: 'Tag library & visibility', explain: 'Explain & view-as', contactWays: 'Contact ways', customers: 'Customers',
+      departures: 'Departed members', roles: 'Roles & scopes', grants: 'Grants', exports: 'Exports', audit: 'Audit log', events: 'Failed events',
+      groupTags: 'Tags', groupCustomers: 'Customers & ownership', groupSecurity: 'Permissions & audit', groupSystem: 'System',
+    },
+    sync: {
+      button: 'Sync from WeCom', running: 'Syncing…', done: 'Sync finished', failed: 'Sync failed: {error}', progress: '{done} / {total}',
+      title: 'Full sync', started: 'Sync started', waiting: 'Queued',
+    },
+    job: { queued: 'Queued', running: 'Running', completed: 'Completed', failed: 'Failed', leave: 'You can leave this page and come back to the progress later.' },
+    org: {
+      departments: 'Departments', members: 'Members', includeSub: 'Include sub-departments', name: 'Name', userid: 'User id', position: 'Position', status: 'Status',
+      roles: 'Roles', leader: 'Leader', probation: 'Read-only probation', statuses: { 1: 'Active', 2: 'Disabled', 4: 'Not activated', 5: 'Left' },
+      all: 'All members', count: '{n} people',
+    },
+    roleNames: { admin: 'Admin', manager: 'Manager', rep: 'Sales rep', service: 'Service' },
+    library: {
+      title: 'Tag library', corp: 'Corp tags', ruleGroups: 'Rule groups', folder: 'Folder', group: 'Tag group', tag: 'Tag', ruleGroup: 'Rule group',
+      newGroup: 'New tag group', newFolder: 'New folder', newTags: 'Add tags', tagNames: 'Tag names (one per line)', groupName: 'Group name',
+      folderName: 'Folder name', parentFolder: 'Parent folder', noFolder: '(no folder)', order: 'Order (larger first)', moveTo: 'Move to folder',
+      renamed: 'Renamed', saved: 'Saved', deleted: 'Deleted', created: 'Created', deleteConfirm: 'Delete “{name}”? It is deleted in WeCom too and taken off every customer.',
+      deleteFolderConfirm: 'Delete the folder “{name}”? (Only empty folders can be deleted.)', hasRule: 'Rule', reportOnly: 'Report only', selectNode: 'Pick a node on the left to see and edit it.',
+      totals: '{tags} of {limit} tags used', path: 'Path', range: 'Range', rangeDepartments: 'Departments', rangeUsers: 'Members', inWecom: 'In WeCom',
+      widening: 'Moving it would widen who sees these tags: {message}', acknowledge: 'I understand, move anyway', conflictBadge: 'Conflict',
+      filter: 'Filter tags', newRuleGroupTags: 'New tag group in this rule group',
+    },
+    visibility: {
+      title: 'Visibility', department: 'Department', see: 'See', use: 'Use', inherited: 'From above', everyone: 'Everyone', noRule: 'No rule (as above)',
+      ownRule: 'This node has a rule', mode: 'Mode', enforce: 'Enforce (revert forbidden tags)', report: 'Report only (audit and notify, no revert)', users: 'Extra members',
+      roles: 'By role', seeUsers: 'Members who see', useUsers: 'Members who use', seeRoles: 'Roles who see', useRoles: 'Roles who use', save: 'Save rule',
+      removeRule: 'Remove rule', impliedBySub: 'Covered by a parent department', inheritedSee: 'may see', inheritedUse: 'may use', notInherited: 'not allowed above',
+      hint: 'A department includes all its sub-departments. Use must stay within see; a child rule may only narrow its parents.',
+      warnings: 'To fix:', saved: 'Rule saved; members get it the next time they open the app', removed: 'Rule removed', effective: 'Chain above',
+      noInherited: 'No rule above: not limited', emptySee: 'Nothing picked: nobody but admins will see it',
+      unavailable: 'A rule group has no visibility rule itself; set it on its tag groups or tags.',
+    },
+    conflicts: {
+      title: 'Policy conflicts', none: 'No conflicts found', fix: 'Fix', locate: 'Show', severity: { warning: 'To fix', info: 'Note' },
+      count: '{n} to fix',
+    },
+    explain: {
+      title: 'Explain: why a member can or cannot see a tag', member: 'Member', tag: 'Tag', run: 'Explain', see: 'See', use: 'Use', because: 'Because',
+      steps: 'Step by step', node: 'Node', rule: 'Has rule', matches: 'Matches', allowed: 'allowed', denied: 'not allowed', strategy: 'Rule group',
+      inRange: 'in range', outRange: 'out of range', viewAs: 'Open the sidebar as {name} (read-only)', viewAsTitle: 'View as a member',
+      viewAsHint: 'Opens the sidebar in a new window showing exactly what that member sees; nothing can be changed meanwhile, and it is audited.', viewAsStarted: 'Now viewing as {name}',
+      endViewAs: 'End view-as', pickMember: 'Pick a member', pickTag: 'Pick a tag',
+    },
+    contactWays: {
+      title: 'Contact ways', create: 'New contact way', edit: 'Edit contact way', state: 'State', remark: 'Remark', users: 'Members', parties: 'Departments',
+      skipVerify: 'Accept without verification', tags: 'Auto-tags', owner: 'Owner rule', ownerAdder: 'The adding member', ownerRoundRobin: 'Round robin in a department',
+      ownerFixed: 'A fixed member', ownerDepartment: 'Department', ownerUser: 'Owner', remarkTemplate: 'Remark template', descriptionTemplate: 'Description template',
+      welcome: 'Welcome message', templateHint: 'Placeholders:', qr: 'Download QR', deleteConfirm: 'Delete the contact way “{name}”? It is deleted in WeCom too; its state is never reused.',
+      warnings: 'Warnings', created: 'Contact way created', saved: 'Saved', deleted: 'Deleted', createdAt: 'Created', none: 'No contact ways yet',
+      stateHint: 'At most 30 characters: letters, digits, _ and -; empty to generate one',
+    },
+    events: {
+      title: 'Failed events', status: 'Status', id: 'Id', event: 'Event', change: 'Change', member: 'Member', customer: 'Customer', received: 'Received',
+      attempts: 'Attempts', error: 'Reason', retry: 'Retry', retried: 'Queued again', none: 'No failed events', statuses: { failed: 'Failed', pending: 'Pending', done: 'Done', ignored: 'Ignored' },
+    },
+    customers: {
+      title: 'Customers', search: 'Search name or remark', tags: 'Tags', tagMatch: 'Match', any: 'any', all: 'all', owner: 'Owner', ownerNone: 'No owner',
+      pool: 'Pool', poolIn: 'In the pool', poolOut: 'Not in the pool', name: 'Customer', corp: 'Company', createdAt: 'Added', selected: '{n} selected',
+      selectPage: 'Select this page', selectAllMatching: 'Select all {n} matching', allMatching: 'All {n} matching customers selected', clearSelection: 'Clear selection',
+      assign: 'Assign owner', transfer: 'Transfer (WeCom)', release: 'Release to pool', assignTo: 'Assign to', transferTo: 'Transfer to', reason: 'Reason',
+      assignDone: '{n} customers assigned', releaseDone: 'Released to the pool', transferStarted: 'Transfer started', jobTitle: 'Bulk job progress', moreFailed: 'Failed: {error}',
+      releaseConfirm: 'Release the {n} selected customers to the pool?', transferHint: 'A transfer hands the WeCom relationship to the new owner (batches of 100; at most twice in 90 days per customer).',
+      results: 'Results', inPool: 'Pool',
+    },
+    departures: {
+      title: 'Departed members', member: 'Member', leftAt: 'Left', customers: 'Customers', open: 'Customers', reassign: 'Reassign in bulk', toMember: 'To a member',
+      toDepartment: 'Spread across a department', mode: 'How', done: 'Reassignment started', none: 'No departed members to handle', transferToo: 'Also transfer in WeCom',
+    },
+    roles: {
+      title: 'Roles and scopes', role: 'Role', label: 'Label', builtin: 'Built-in', actions: { view: 'View', edit: 'Edit', tag: 'Tag', export: 'Export', delete: 'Delete', assign: 'Assign', transfer: 'Transfer', unmask: 'Unmask' },
+      scopes: { none: 'None', own: 'Own', dept: 'Department', all: 'All' }, save: 'Save', saved: 'Saved', newRole: 'New role', name: 'Key',
+      members: 'Member roles', memberRoles: 'Set roles', probation: 'Read-only probation', probationUntil: 'Until', clearProbation: 'End probation', emergency: 'Emergency self-grant',
+    },
+    grants: {
+      title: 'Time-limited grants', requester: 'Requester', actions: 'Actions', scope: 'Scope', reason: 'Reason', expires: 'Expires', status: 'Status', approve: 'Approve',
+      reject: 'Reject', revoke: 'Revoke', review: 'Reviewed', none: 'No grants', statuses: { requested: 'Requested', active: 'Active', rejected: 'Rejected', revoked: 'Revoked', expired: 'Expired' }, emergency: 'Emergency', department: 'Department', customersN: '{n} customers', pendingReview: 'To review',
+    },
+    exports: {
+      title: 'Exports', requester: 'Requester', rows: 'Rows', format: 'Format', status: 'Status', approve: 'Approve', reject: 'Reject', download: 'Download', none: 'No exports',
+      created: 'Requested', filter: 'Filter', states: { awaiting_approval: 'Awaiting approval', queued: 'Queued', running: 'Running', completed: 'Completed', failed: 'Failed', rejected: 'Rejected' },
+    },
+    audit: {
+      title: 'Audit log', actor: 'Actor', action: 'Action', subject: 'Subject', outcome: 'Outcome', time: 'Time', details: 'Details', verify: 'Verify hash chain',
+      verified: 'Chain intact: {n} entries untampered', broken: 'The chain breaks at entry {id}', from: 'From', to: 'To', report: 'Monthly report',
+    },
+    dashboard: {
+      title: 'Overview', tagUsage: 'Tag usage by department', customersPerOwner: 'Customers per owner', poolSize: 'Customers in the pool', transferOutcomes: 'Transfer outcomes',
+      customers: 'Customers', tags: 'Tags', members: 'Active members', failedEvents: 'Failed events', noData: 'No data yet',
+      transferStates: { pending: 'Pending', waiting: 'Waiting for takeover', done: 'Done', refused: 'Refused by customer', over_limit: 'Over the limit', failed: 'Failed' },
+    },
+  },
+};

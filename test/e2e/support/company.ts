@@ -32,6 +32,8 @@ export function e2eCompany(): CompanyFixture {
         { userid: 'liuyang', tags: ['客户等级/普通'], remark: '成都老客', state: '', createtime: 1760003600 },
       ] },
       { external_userid: 'wmChengdu', name: '成都客户', type: 1, follow_users: [{ userid: 'liuyang', tags: ['兴趣偏好/美妆'], remark: '', state: '' }] },
+      // Three customers of 刘洋 tagged 数码: the console's bulk assignment by tag moves them.
+      ...[1, 2, 3].map((n) => ({ external_userid: `wmDigital${n}`, name: `数码客户${n}`, type: 1, follow_users: [{ userid: 'liuyang', tags: ['兴趣偏好/数码'], remark: '', state: '' }] })),
     ],
   } as unknown as CompanyFixture;
 }

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const lines = [`WeCom tag guard is running (${role}${config.sandbox ? ', sandbox' : ''}).`];
   if (product.url) {
     const base = config.publicUrl ?? product.url.replace('127.0.0.1', 'localhost');
-    lines.push(`  health:        ${base}/healthz`, `  callback URL:  ${base}/wecom/callback`);
+    lines.push(`  sidebar:       ${base}/sidebar/`, `  admin console: ${base}/admin/`, `  health:        ${base}/healthz`, `  callback URL:  ${base}/wecom/callback`);
   }
   if (product.simulator) lines.push(`  simulator:     ${product.simulator.url}  (WeCom API and /sim control API)`);
   lines.push('Press Ctrl-C to stop.');

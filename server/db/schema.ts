@@ -93,11 +93,14 @@ export const customers = pgTable('customers', {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 }, (t) => [
-  index('customers_owner').on(t.ownerUserid),
+  // A member's customers in list order: the list's `own` arm reads its first page straight off it.
+  index('customers_owner').on(t.ownerUserid, t.createdAt.desc().nullsFirst(), t.externalUserId),
   // The customer list's keyset order: (created_at desc, external_userid).
   index('customers_list_order').on(t.createdAt.desc().nullsFirst(), t.externalUserId),
-  // Pool customers by pool (null = corp-wide), for the `view` pool arm of the customer scope.
-  index('customers_pool').on(t.poolDepartmentId).where(sql`in_pool_since is not null`),
+  // Pool customers by pool (null = corp-wide) in list order, for the `view` pool arms of the scope.
+  index('customers_pool').on(t.poolDepartmentId, t.createdAt.desc().nullsFirst(), t.externalUserId).where(sql`in_pool_since is not null`),
+  // The corp-wide pool in list order (`pool_department_id is null` gives no order on the index above).
+  index('customers_corp_pool').on(t.createdAt.desc().nullsFirst(), t.externalUserId).where(sql`in_pool_since is not null and pool_department_id is null`),
 ]);
 
 export type RelationStatus = 'active' | 'ended';

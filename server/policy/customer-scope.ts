@@ -37,6 +37,12 @@ export interface AccessSubject {
   grants: AccessGrantFact[];
   /** The request's clock: grant expiry is decided against it. */
   now: Date;
+  /**
+   * Optional, filled by loadAccessSubject: department subtrees already expanded (root → every id
+   * below and including it) and the member's departments with their ancestors, so the predicate
+   * needs no recursive walk. Without it (or for a root it lacks) the SQL walks the tree itself.
+   */
+  expanded?: { subtrees: Record<number, number[]>; poolDepartments: number[] };
 }
 
 const SCOPE_RANK: Record<CustomerScope, number> = { none: 0, own: 1, dept: 2, all: 3 };
@@ -83,14 +89,22 @@ export function activeGrants(subject: AccessSubject, action: CustomerAction): Ac
 const list = (values: readonly (string | number)[]): SQL => sql.join(values.map((v) => sql`${v}`), sql`, `);
 const intArray = (ids: readonly number[]): SQL => sql`array[${list(ids)}]::integer[]`;
 
-/** Ids of the departments in the subtrees below (and including) `roots`. Cycles terminate (UNION). */
-function subtree(roots: readonly number[]): SQL {
-  return sql`with recursive sub(id) as (select unnest(${intArray(roots)}) union select d.id from departments d join sub on d.parent_id = sub.id) select id from sub`;
+/** An integer array as one bound parameter (ids are integers, checked). */
+const intArrayParam = (ids: readonly number[]): SQL => sql`${`{${ids.filter((id) => Number.isInteger(id)).join(',')}}`}::integer[]`;
+
+/**
+ * The ids of the departments in the subtrees below (and including) `roots`, as an integer[]
+ * expression: the expansion the subject carries, or a recursive walk (cycles terminate: UNION).
+ */
+function subtreeArray(subject: AccessSubject, roots: readonly number[]): SQL {
+  const known = subject.expanded?.subtrees;
+  if (known && roots.every((r) => Array.isArray(known[r]))) return intArrayParam([...new Set(roots.flatMap((r) => known[r]!))]);
+  return sql`array(with recursive sub(id) as (select unnest(${intArray(roots)}) union select d.id from departments d join sub on d.parent_id = sub.id) select id from sub)`;
 }
 
 /** Members (any status) of the given departments' subtrees. */
-function membersOf(roots: readonly number[]): SQL {
-  return sql`select md.userid from member_departments md where md.department_id in (${subtree(roots)})`;
+function membersOf(subject: AccessSubject, roots: readonly number[]): SQL {
+  return sql`select md.userid from member_departments md where md.department_id = any (${subtreeArray(subject, roots)})`;
 }
 
 /**
@@ -136,10 +150,11 @@ export function customerScopeKey(subject: AccessSubject, action: CustomerAction)
   return JSON.stringify(collectArms(subject, action));
 }
 
-/** The member's departments and all their ancestors: the pools whose subtree contains the member. */
-function poolDepartmentsOf(userid: string): SQL {
-  return sql`with recursive up(id) as (select md.department_id from member_departments md where md.userid = ${userid}
-      union select d.parent_id from departments d join up on d.id = up.id where d.parent_id is not null) select id from up`;
+/** The member's departments and all their ancestors (integer[]): the pools whose subtree holds the member. */
+function poolDepartmentsArray(subject: AccessSubject): SQL {
+  if (subject.expanded) return intArrayParam(subject.expanded.poolDepartments);
+  return sql`array(with recursive up(id) as (select md.department_id from member_departments md where md.userid = ${subject.userid}
+      union select d.parent_id from departments d join up on d.id = up.id where d.parent_id is not null) select id from up)`;
 }
 
 function setShape(subject: AccessSubject, arms: Arms): SQL {
@@ -148,13 +163,13 @@ function setShape(subject: AccessSubject, arms: Arms): SQL {
     selects.push(sql`select o.external_userid from customers o where o.owner_userid = ${subject.userid}`);
     selects.push(sql`select f.external_userid from follow_relations f where f.status = 'active' and f.userid = ${subject.userid}`);
   }
-  for (const members of arms.memberSets.map(membersOf)) {
+  for (const members of arms.memberSets.map((roots) => membersOf(subject, roots))) {
     selects.push(sql`select o.external_userid from customers o where o.owner_userid in (${members})`);
     selects.push(sql`select f.external_userid from follow_relations f where f.status = 'active' and f.userid in (${members})`);
   }
   if (arms.pool) {
     selects.push(sql`select p.external_userid from customers p where p.in_pool_since is not null and p.pool_department_id is null`);
-    selects.push(sql`select p.external_userid from customers p where p.in_pool_since is not null and p.pool_department_id in (${poolDepartmentsOf(subject.userid)})`);
+    selects.push(sql`select p.external_userid from customers p where p.in_pool_since is not null and p.pool_department_id = any (${poolDepartmentsArray(subject)})`);
   }
   if (arms.customerIds.length) selects.push(sql`select g.external_userid from customers g where g.external_userid in (${list(arms.customerIds)})`);
   if (!selects.length) return sql`false`;
@@ -168,12 +183,14 @@ function rowShape(subject: AccessSubject, arms: Arms): SQL {
     tests.push(sql`${customers.ownerUserid} = ${subject.userid}`);
     holders.push(sql`f.userid = ${subject.userid}`);
   }
-  for (const members of arms.memberSets.map(membersOf)) {
-    tests.push(sql`${customers.ownerUserid} in (${members})`);
-    holders.push(sql`f.userid in (${members})`);
+  for (const roots of arms.memberSets) {
+    tests.push(sql`${customers.ownerUserid} in (${membersOf(subject, roots)})`);
+    // The subtree as an array (computed once per statement); a member-set subquery here would be
+    // joined into the probe and evaluated again for every row.
+    holders.push(sql`exists (select 1 from member_departments md where md.userid = f.userid and md.department_id = any (${subtreeArray(subject, roots)}))`);
   }
   if (arms.pool) {
-    tests.push(sql`(${customers.inPoolSince} is not null and (${customers.poolDepartmentId} is null or ${customers.poolDepartmentId} in (${poolDepartmentsOf(subject.userid)})))`);
+    tests.push(sql`(${customers.inPoolSince} is not null and (${customers.poolDepartmentId} is null or ${customers.poolDepartmentId} = any (${poolDepartmentsArray(subject)})))`);
   }
   if (arms.customerIds.length) tests.push(sql`${customers.externalUserId} in (${list(arms.customerIds)})`);
   if (holders.length) {
@@ -190,13 +207,39 @@ function rowShape(subject: AccessSubject, arms: Arms): SQL {
  * actively follows; `dept` = `own` plus customers owned or actively followed by members of the
  * departments they manage (sub-departments included); `all` = every customer. `view` also covers pool
  * customers of the member's departments. Active grants add their customers. Nothing allowed = `false`.
- * Both shapes (see ScopeShape) select exactly the same customers.
+ * Both shapes (see ScopeShape) select exactly the same customers. `outsidePools` leaves the pool arm
+ * out; it is equivalent only together with `in_pool_since is null` (the list's `pool=0`).
  */
-export function customerScopeSql(subject: AccessSubject, action: CustomerAction, shape: ScopeShape = 'auto'): SQL {
+export function customerScopeSql(subject: AccessSubject, action: CustomerAction, shape: ScopeShape = 'auto', options: { outsidePools?: boolean } = {}): SQL {
   const arms = collectArms(subject, action);
   if (arms === 'all') return sql`true`;
+  // Only for callers that also require `in_pool_since is null`: the pool arm could add nothing then.
+  if (options.outsidePools) arms.pool = false;
   const chosen = shape === 'auto' ? (arms.memberSets.length ? 'row' : 'set') : shape;
   return chosen === 'row' ? rowShape(subject, arms) : setShape(subject, arms);
+}
+
+/**
+ * The same scope as predicates whose union is `customerScopeSql(subject, action)` (or `all`): for a
+ * list, each part is paged on its own (`order by created_at desc, id limit n` on its own index: a
+ * member's customers, their relations, a department-wide walk, each pool) and the pages are merged,
+ * so a page costs about the page size per part, whatever the size of each set.
+ */
+export function customerScopeParts(subject: AccessSubject, action: CustomerAction, options: { outsidePools?: boolean } = {}): SQL[] | 'all' {
+  const arms = collectArms(subject, action);
+  if (arms === 'all') return 'all';
+  const parts: SQL[] = [];
+  if (arms.self) {
+    parts.push(sql`${customers.ownerUserid} = ${subject.userid}`);
+    parts.push(sql`${customers.externalUserId} in (select f.external_userid from follow_relations f where f.status = 'active' and f.userid = ${subject.userid})`);
+  }
+  if (arms.memberSets.length) parts.push(rowShape(subject, { self: false, memberSets: arms.memberSets, pool: false, customerIds: [] }));
+  if (arms.pool && !options.outsidePools) {
+    parts.push(sql`${customers.inPoolSince} is not null and ${customers.poolDepartmentId} is null`);
+    parts.push(sql`${customers.inPoolSince} is not null and ${customers.poolDepartmentId} = any (${poolDepartmentsArray(subject)})`);
+  }
+  if (arms.customerIds.length) parts.push(sql`${customers.externalUserId} in (${list(arms.customerIds)})`);
+  return parts;
 }
 
 export interface AccessExplanation {

@@ -1,16 +1,15 @@
-import { and, eq, gt, sql, type SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
-import { accessGrants, customers, memberDepartments, memberManagedDepartments, memberRoles, members } from '../db/schema.ts';
+import { customers } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
 import {
   CUSTOMER_ACTIONS, customerScopeKey, customerScopeSql, isCustomerAction, mergeScopes,
   type AccessSubject, type CustomerAction,
 } from '../policy/customer-scope.ts';
 import { audit } from './audit.service.ts';
-import { isAdmin } from './members.service.ts';
 import { MEMBER_ACTIVE } from './org-sync.service.ts';
-import { roleDefinitions } from './roles.service.ts';
+import { BUILTIN_ROLES, roleDefinitions } from './roles.service.ts';
 
 /** The one answer for a customer that does not exist and for one outside the member's view scope. */
 export const CUSTOMER_NOT_FOUND = 'no such customer among yours';
@@ -24,53 +23,93 @@ export interface MemberRoles {
 
 const NO_SCOPES = mergeScopes([]);
 
+/** Both drivers (pg and PGlite) answer raw queries with `{ rows }`. */
+async function rowsOf<T>(db: Queryable, query: SQL): Promise<T[]> {
+  return ((await db.execute(query)) as unknown as { rows: T[] }).rows;
+}
+
+/** jsonb as either driver returns it (parsed, or text). */
+const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
+
 /**
  * The roles a member holds. Implicit: `admin` (ADMIN_USERIDS and app_admins), `manager` (leader of a
  * department in WeCom, or named to manage departments), `rep` (every active member). Plus the roles an
- * admin named in member_roles. Inactive members hold none.
+ * admin named in member_roles. Inactive members hold none. One statement.
  */
 export async function memberRoleNames(db: Queryable, userid: string, configuredAdmins: string[]): Promise<MemberRoles & { active: boolean; probation: { on: boolean; until: Date | null } }> {
-  const [member] = await db.select({ status: members.status, probation: members.probation, probationUntil: members.probationUntil }).from(members).where(eq(members.userid, userid));
-  if (!member || member.status !== MEMBER_ACTIVE) return { active: false, roles: [], managedDepartments: [], probation: { on: false, until: null } };
-  const leaderOf = await db.select({ id: memberDepartments.departmentId }).from(memberDepartments).where(and(eq(memberDepartments.userid, userid), eq(memberDepartments.isLeader, true)));
-  const named = await db.select({ id: memberManagedDepartments.departmentId }).from(memberManagedDepartments).where(eq(memberManagedDepartments.userid, userid));
-  const explicit = await db.select({ role: memberRoles.role }).from(memberRoles).where(eq(memberRoles.userid, userid));
-  const names = new Set<string>(['rep', ...explicit.map((r) => r.role)]);
+  const [member] = await rowsOf<{ status: number; probation: boolean; probation_until: string | Date | null; leader_of: unknown; named: unknown; roles: unknown; app_admin: boolean }>(db, sql`
+    select m.status, m.probation, m.probation_until,
+      (select coalesce(jsonb_agg(md.department_id), '[]'::jsonb) from member_departments md where md.userid = m.userid and md.is_leader) as leader_of,
+      (select coalesce(jsonb_agg(mm.department_id), '[]'::jsonb) from member_managed_departments mm where mm.userid = m.userid) as named,
+      (select coalesce(jsonb_agg(mr.role), '[]'::jsonb) from member_roles mr where mr.userid = m.userid) as roles,
+      exists (select 1 from app_admins a where a.userid = m.userid) as app_admin
+    from members m where m.userid = ${userid}`);
+  if (!member || Number(member.status) !== MEMBER_ACTIVE) return { active: false, roles: [], managedDepartments: [], probation: { on: false, until: null } };
+  const leaderOf = json<number[]>(member.leader_of);
+  const named = json<number[]>(member.named);
+  const names = new Set<string>(['rep', ...json<string[]>(member.roles)]);
   if (leaderOf.length || named.length) names.add('manager');
-  if (await isAdmin(db, userid, configuredAdmins)) names.add('admin');
+  if (configuredAdmins.includes(userid) || member.app_admin) names.add('admin');
   return {
     active: true,
     roles: [...names].sort(),
-    managedDepartments: [...new Set([...leaderOf, ...named].map((d) => d.id))].sort((a, b) => a - b),
-    probation: { on: member.probation, until: member.probationUntil },
+    managedDepartments: [...new Set([...leaderOf, ...named].map(Number))].sort((x, y) => x - y),
+    probation: { on: member.probation, until: member.probation_until === null ? null : new Date(member.probation_until) },
   };
 }
 
+interface GrantRow { actions: unknown; customer_ids: string[] | null; department_id: number | null; expires_at: string }
+
 /**
- * Everything the customer scope needs about one member, read now. A member who is unknown, left,
- * disabled or not activated gets no access at all. Grants count while approved (or emergency-active)
- * and not expired at `now`; the predicate checks expiry against `now` again.
+ * Everything the customer scope needs about one member, read now in two statements. A member who is
+ * unknown, left, disabled or not activated gets no access at all. Grants count while approved (or
+ * emergency-active) and not expired at `now`; the predicate checks expiry against `now` again. The
+ * department subtrees (managed, granted) and the member's departments with their ancestors come
+ * expanded (the same walks as the predicate's fallback: roots included even when unknown; cycles
+ * terminate), so the predicate tests membership in a list instead of walking the tree per statement.
  */
 export async function loadAccessSubject(db: Queryable, userid: string, configuredAdmins: string[], now: Date = new Date()): Promise<AccessSubject> {
   const held = await memberRoleNames(db, userid, configuredAdmins);
   if (!held.active) return { userid, active: false, probation: false, scopes: NO_SCOPES, managedDepartments: [], grants: [], now };
-  const definitions = await roleDefinitions(db, held.roles);
-  const grantRows = await db.select({ actions: accessGrants.actions, customerIds: accessGrants.customerIds, departmentId: accessGrants.departmentId, expiresAt: accessGrants.expiresAt })
-    .from(accessGrants)
-    .where(and(eq(accessGrants.requester, userid), eq(accessGrants.state, 'active'), gt(accessGrants.expiresAt, now)));
+  const managed = `{${held.managedDepartments.join(',')}}`;
+  const [facts] = await rowsOf<{ roles: unknown; grants: unknown; subtrees: unknown; pool: unknown }>(db, sql`
+    with recursive g as (
+      select ag.actions, ag.customer_ids, ag.department_id, ag.expires_at from access_grants ag
+      where ag.requester = ${userid} and ag.state = 'active' and ag.expires_at > ${now.toISOString()}::timestamptz
+    ), roots(r) as (
+      select unnest(${managed}::integer[])
+      union select g.department_id from g where g.department_id is not null and coalesce(jsonb_array_length(g.customer_ids), 0) = 0
+    ), sub(root, id) as (
+      select r, r from roots
+      union select sub.root, d.id from departments d join sub on d.parent_id = sub.id
+    ), up(id) as (
+      select md.department_id from member_departments md where md.userid = ${userid}
+      union select d.parent_id from departments d join up on d.id = up.id where d.parent_id is not null
+    )
+    select
+      (select coalesce(jsonb_agg(jsonb_build_object('name', r.name, 'scopes', r.scopes)), '[]'::jsonb) from roles r where r.name in (${sql.join(held.roles.map((n) => sql`${n}`), sql`, `)})) as roles,
+      (select coalesce(jsonb_agg(jsonb_build_object('actions', g.actions, 'customer_ids', g.customer_ids, 'department_id', g.department_id, 'expires_at', g.expires_at)), '[]'::jsonb) from g) as grants,
+      (select coalesce(jsonb_object_agg(t.root, t.ids), '{}'::jsonb) from (select root, jsonb_agg(id) as ids from sub group by root) t) as subtrees,
+      (select coalesce(jsonb_agg(up.id), '[]'::jsonb) from up) as pool`);
+  // A built-in role missing from the table (not seeded yet) has its defaults; unknown names grant nothing.
+  const rows = json<{ name: string; scopes: Record<string, unknown> }[]>(facts!.roles);
+  const definitions = [...rows, ...BUILTIN_ROLES.filter((b) => held.roles.includes(b.name) && !rows.some((r) => r.name === b.name))];
+  const grants = json<GrantRow[]>(facts!.grants).map((g) => ({
+    actions: (Array.isArray(g.actions) ? g.actions : []).filter(isCustomerAction),
+    ...(g.customer_ids?.length ? { customerIds: g.customer_ids } : {}),
+    ...(g.department_id !== null && !g.customer_ids?.length ? { departmentId: g.department_id } : {}),
+    expiresAt: new Date(g.expires_at),
+  }));
+  const subtrees = Object.fromEntries(Object.entries(json<Record<string, number[]>>(facts!.subtrees)).map(([root, ids]) => [Number(root), ids.map(Number)]));
   return {
     userid,
     active: true,
     probation: held.probation.on && (held.probation.until === null || held.probation.until.getTime() > now.getTime()),
     scopes: mergeScopes(definitions.map((d) => d.scopes)),
     managedDepartments: held.managedDepartments,
-    grants: grantRows.map((g) => ({
-      actions: (g.actions ?? []).filter(isCustomerAction),
-      ...(g.customerIds?.length ? { customerIds: g.customerIds } : {}),
-      ...(g.departmentId !== null && !g.customerIds?.length ? { departmentId: g.departmentId } : {}),
-      expiresAt: g.expiresAt!,
-    })),
+    grants,
     now,
+    expanded: { subtrees, poolDepartments: [...new Set(json<number[]>(facts!.pool).map(Number))] },
   };
 }
 

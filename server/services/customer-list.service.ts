@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Queryable } from '../db/database.ts';
 import { customers, members, personalTags } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
-import { customerScopeSql, type AccessSubject } from '../policy/customer-scope.ts';
+import { customerScopeParts, customerScopeSql, type AccessSubject } from '../policy/customer-scope.ts';
 import { shownValue, type MaskableField } from '../policy/masking.ts';
 import { visibleTagsOf, type TagView } from './customer-read.service.ts';
 
@@ -73,8 +73,8 @@ async function usableFilterTags(db: Queryable, userid: string, seeTags: Set<stri
 }
 
 /** The list's filters (besides the scope and the cursor) as one predicate over `customers`. */
-export async function customerListFilterSql(db: Queryable, subject: AccessSubject, seeTags: Set<string>, query: Omit<CustomerListQuery, 'cursor' | 'limit'>): Promise<SQL> {
-  const parts: SQL[] = [customerScopeSql(subject, 'view')];
+async function filtersSql(db: Queryable, subject: AccessSubject, seeTags: Set<string>, query: Omit<CustomerListQuery, 'cursor' | 'limit'>): Promise<SQL> {
+  const parts: SQL[] = [];
   if (query.q) {
     const pattern = likePattern(query.q);
     parts.push(sql`(${customers.name} ilike ${pattern} or ${customers.externalUserId} in (select r.external_userid from follow_relations r where r.remark ilike ${pattern}))`);
@@ -92,19 +92,36 @@ export async function customerListFilterSql(db: Queryable, subject: AccessSubjec
   else if (query.owner) parts.push(eq(customers.ownerUserid, query.owner));
   if (query.pool === '1') parts.push(sql`${customers.inPoolSince} is not null`);
   if (query.pool === '0') parts.push(sql`${customers.inPoolSince} is null`);
-  return and(...parts)!;
+  return parts.length ? and(...parts)! : sql`true`;
 }
 
+/** The scope (`view`) and the list's filters as one predicate over `customers` (the count uses it). */
+export async function customerListFilterSql(db: Queryable, subject: AccessSubject, seeTags: Set<string>, query: Omit<CustomerListQuery, 'cursor' | 'limit'>): Promise<SQL> {
+  return and(customerScopeSql(subject, 'view', 'auto', { outsidePools: query.pool === '0' }), await filtersSql(db, subject, seeTags, query))!;
+}
+
+const LIST_ORDER = sql`${customers.createdAt} desc, ${customers.externalUserId} asc`;
+
 /**
- * The page query itself (scope, filters, keyset, order, limit + 1), wrapped (a query builder is a
- * thenable, which an async function would run): exposed for EXPLAIN in the benchmark.
+ * The page query (scope, filters, keyset, order, limit + 1), wrapped (a query builder is a thenable,
+ * which an async function would run): exposed for EXPLAIN in the benchmark. Each part of the scope
+ * (customerScopeParts) gives its own first `limit + 1` rows after the cursor on its own index; the
+ * page is the first `limit + 1` of their union, which is the first `limit + 1` of the whole scope.
  */
 export async function customerPageQuery(db: Queryable, subject: AccessSubject, seeTags: Set<string>, query: CustomerListQuery) {
-  const filter = await customerListFilterSql(db, subject, seeTags, query);
+  const filters = await filtersSql(db, subject, seeTags, query);
   const after = query.cursor ? decodeCursor(query.cursor) : undefined;
   const keyset = after
     ? sql`(${customers.createdAt} < ${after.createdAt}::timestamptz or (${customers.createdAt} = ${after.createdAt}::timestamptz and ${customers.externalUserId} > ${after.id}))`
     : sql`true`;
+  const parts = customerScopeParts(subject, 'view', { outsidePools: query.pool === '0' });
+  let where: SQL;
+  if (parts === 'all') where = and(filters, keyset)!;
+  else if (!parts.length) where = sql`false`;
+  else {
+    const pages = parts.map((part) => sql`(select ${customers.externalUserId} from ${customers} where (${part}) and ${filters} and ${keyset} order by ${LIST_ORDER} limit ${query.limit + 1})`);
+    where = sql`${customers.externalUserId} in (${sql.join(pages, sql` union all `)})`;
+  }
   const page = db.select({
     externalUserId: customers.externalUserId,
     name: customers.name,
@@ -116,7 +133,7 @@ export async function customerPageQuery(db: Queryable, subject: AccessSubject, s
     createdAt: customers.createdAt,
     createdAtText: sql<string>`${customers.createdAt}::text`,
   }).from(customers)
-    .where(and(filter, keyset))
+    .where(where)
     .orderBy(sql`${customers.createdAt} desc`, sql`${customers.externalUserId} asc`)
     .limit(query.limit + 1);
   return { page };

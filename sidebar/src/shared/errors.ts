@@ -8,8 +8,9 @@ const PLAIN = new Set(['TAG_NOT_ALLOWED', 'TAG_NOT_FOUND', 'NO_RELATION', 'WECOM
 export function describeError(error: unknown, t: Translate): string {
   if (!(error instanceof ApiError)) return t('errors.generic', { message: (error as Error)?.message ?? String(error) });
   if (error.status === 403 && /^read-only/i.test(error.message)) return t('errors.READ_ONLY');
-  if (PLAIN.has(error.code)) return t(`errors.${error.code}`);
+  // 502: WeCom refused or failed (a tag write answers 502 with its result, not an error object).
   if (error.status === 502) return t('errors.WECOM_ERROR');
+  if (PLAIN.has(error.code)) return t(`errors.${error.code}`);
   if (error.code === 'FORBIDDEN') return t('errors.FORBIDDEN');
   if (error.code === 'CONFLICT' || error.status === 409) return t('errors.CONFLICT', { message: error.message });
   if (error.code === 'BAD_REQUEST' || error.status === 400) return t('errors.BAD_REQUEST', { message: error.message });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { closeDialog, closeToast } from 'vant';
 import { useSessionStore } from '../../shared/stores/session.ts';
 import type { Customer, Me, MemberTagTree } from '../../shared/types.ts';
 import { fakeServer, flush, mountSidebar } from '../../test/mount.ts';
@@ -32,11 +33,13 @@ const tree = (vipUsable: boolean): MemberTagTree => ({
 describe('CustomerView (sidebar customer screen)', () => {
   let applied: string[];
   let vipUsable: boolean;
+  let wecomAnswer: 'done' | 'queued' | 'failed';
   let server: ReturnType<typeof fakeServer>;
 
   beforeEach(() => {
     applied = ['vip'];
     vipUsable = true;
+    wecomAnswer = 'done';
     server = fakeServer((url, init) => {
       if (url === '/api/customers/wmShared' && init.method === 'GET') return { status: 200, body: customer(applied) };
       if (url === '/api/tags') return { status: 200, body: tree(vipUsable) };
@@ -46,21 +49,29 @@ describe('CustomerView (sidebar customer screen)', () => {
         if (body.add?.includes('vip') && !vipUsable) {
           return { status: 403, body: { error: { code: 'TAG_NOT_ALLOWED', message: 'you may see but not use: VIP', tags: [{ tagId: 'vip' }] } } };
         }
+        const result = (state: string, errcode: number | null) => ({ personal: { added: [], removed: [] }, wecom: { writeId: 1, state, errcode, error: errcode ? 'system busy' : null } });
+        if (wecomAnswer === 'failed') return { status: 502, body: result('failed', -1) };
+        if (wecomAnswer === 'queued') return { status: 202, body: result('queued', null) };
         applied = [...applied.filter((id) => !(body.remove ?? []).includes(id)), ...(body.add ?? [])];
-        return { status: 200, body: { personal: { added: [], removed: [] }, wecom: { writeId: 1, state: 'done', errcode: 0, error: null } } };
+        return { status: 200, body: result('done', 0) };
       }
       if (url === '/api/customers/wmShared/reveal') return { status: 200, body: { field: 'relation.remarkMobiles', userid: 'wangfang', index: 0, value: '13812345678' } };
       return undefined;
     });
     vi.stubGlobal('fetch', server.fetch);
   });
+  let mounted: { unmount(): void } | null = null;
   afterEach(() => {
     vi.unstubAllGlobals();
-    document.body.innerHTML = '';
+    mounted?.unmount();
+    // Vant's dialog and toast are singletons mounted once on the body: close them for the next test.
+    closeDialog();
+    closeToast(true);
   });
 
   async function open(viewAs = false) {
     const view = mountSidebar(CustomerView, { props: { id: 'wmShared' }, attachTo: document.body });
+    mounted = view;
     useSessionStore().setMe({ ...me, viewAs: viewAs ? { by: 'zhuxiaoyan', readOnly: true } : null });
     for (let i = 0; i < 5; i++) await flush();
     return view;
@@ -99,11 +110,27 @@ describe('CustomerView (sidebar customer screen)', () => {
     vipUsable = false; // an admin narrowed the rule after the screen was loaded
     await chip(view, 'VIP').trigger('click');
     for (let i = 0; i < 8; i++) await flush();
-    expect(document.body.textContent).toContain('你可以看到这个标签，但没有使用权限，未做任何修改。');
+    expect(document.querySelector('.van-dialog')?.textContent).toContain('你可以看到这个标签，但没有使用权限，未做任何修改。');
     expect(server.calls.filter((c) => c.url === '/api/tags').length).toBe(2);
     expect(chip(view, 'VIP').attributes('data-locked')).toBe('true');
     expect(chip(view, 'VIP').attributes('aria-pressed')).toBeUndefined();
     expect(view.get('[data-test="locked-reason"]').text()).toContain('may see "VIP" but not use it');
+  });
+
+  it('a WeCom failure (502) is explained and the screen shows what is really saved; a queued write shows as waiting', async () => {
+    const view = await open();
+    wecomAnswer = 'failed';
+    await chip(view, '普通').trigger('click');
+    for (let i = 0; i < 8; i++) await flush();
+    expect(document.querySelector('.van-dialog')?.textContent).toContain('企业微信暂时没有接受这次修改');
+    closeDialog();
+    expect(chip(view, '普通').attributes('aria-pressed')).toBe('false');
+    wecomAnswer = 'queued';
+    await chip(view, '普通').trigger('click');
+    for (let i = 0; i < 8; i++) await flush();
+    expect([...document.querySelectorAll('.van-toast')].map((toast) => toast.textContent)).toContain('已提交，企业微信确认后生效');
+    expect(chip(view, '普通').attributes('aria-pressed')).toBe('true');
+    expect(chip(view, '普通').classes()).toContain('chip--busy');
   });
 
   it('reveals a masked phone number on request (audited by the server)', async () => {

@@ -142,6 +142,7 @@ describe('admin console in a browser', () => {
       ['roles', '[data-test="roles-matrix"] tbody tr', 'console-roles-1366'],
       ['audit', '[data-test="chain-result"]', 'console-audit-1366'],
       ['events', '[data-test="events-table"]', 'console-events-1366'],
+      ['settings', '.cards .el-card', 'console-settings-1366'],
     ] as const) {
       await console_.goto(`${world.t.url}/admin/${path}`);
       await console_.locator(ready).first().waitFor();

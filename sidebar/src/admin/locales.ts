@@ -7,7 +7,7 @@ export const adminMessages = {
     },
     menu: {
       dashboard: '概览', org: '组织架构', tags: '标签库与可见范围', explain: '解释与视角', contactWays: '渠道活码', customers: '客户',
-      departures: '离职成员', roles: '角色与权限', grants: '临时授权', exports: '导出审批', audit: '审计日志', events: '失败事件',
+      departures: '离职成员', roles: '角色与权限', grants: '临时授权', exports: '导出审批', audit: '审计日志', events: '失败事件', settings: '设置',
       groupTags: '标签', groupCustomers: '客户与归属', groupSecurity: '权限与审计', groupSystem: '系统',
     },
     sync: {
@@ -94,6 +94,12 @@ export const adminMessages = {
       title: '审计日志', actor: '操作人', action: '动作', subject: '对象', outcome: '结果', time: '时间', details: '详情', verify: '校验哈希链',
       verified: '哈希链完整：{n} 条记录均未被篡改', broken: '哈希链在第 {id} 条断开', from: '开始', to: '结束', report: '月度报告',
     },
+    settings: {
+      title: '设置', ownership: '公海与导出', poolInactiveDays: '负责人多少天无跟进后放入公海', poolDailyClaimLimit: '每人每天最多领取', exportApproval: '导出需要审批',
+      exportApprovalRows: '行以上', masking: '脱敏字段', maskingHint: '手机号始终脱敏；有“查看明文”权限的成员可看到原文（查看会被记录）。', grants: '临时授权',
+      maxHours: '最长授权（小时）', emergencyMinutes: '紧急授权时长（分钟）',
+      fields: { relation_remarkMobiles: '手机号（备注）', relation_description: '描述', relation_remarkCorpName: '备注企业名', customer_corpName: '企业简称', customer_corpFullName: '企业全称', customer_position: '职位' },
+    },
     dashboard: {
       title: '概览', tagUsage: '各部门标签使用', customersPerOwner: '各负责人客户数', poolSize: '公海客户数', transferOutcomes: '转接结果',
       customers: '客户', tags: '标签', members: '在职成员', failedEvents: '失败事件', noData: '暂无数据',
@@ -107,7 +113,7 @@ export const adminMessages = {
     },
     menu: {
       dashboard: 'Overview', org: 'Organization', tags: 'Tag library & visibility', explain: 'Explain & view-as', contactWays: 'Contact ways', customers: 'Customers',
-      departures: 'Departed members', roles: 'Roles & scopes', grants: 'Grants', exports: 'Exports', audit: 'Audit log', events: 'Failed events',
+      departures: 'Departed members', roles: 'Roles & scopes', grants: 'Grants', exports: 'Exports', audit: 'Audit log', events: 'Failed events', settings: 'Settings',
       groupTags: 'Tags', groupCustomers: 'Customers & ownership', groupSecurity: 'Permissions & audit', groupSystem: 'System',
     },
     sync: {
@@ -193,6 +199,12 @@ export const adminMessages = {
     audit: {
       title: 'Audit log', actor: 'Actor', action: 'Action', subject: 'Subject', outcome: 'Outcome', time: 'Time', details: 'Details', verify: 'Verify hash chain',
       verified: 'Chain intact: {n} entries untampered', broken: 'The chain breaks at entry {id}', from: 'From', to: 'To', report: 'Monthly report',
+    },
+    settings: {
+      title: 'Settings', ownership: 'Pool and exports', poolInactiveDays: 'Days without owner activity before the pool', poolDailyClaimLimit: 'Pool claims per member per day', exportApproval: 'Exports need approval',
+      exportApprovalRows: 'rows or more', masking: 'Masked fields', maskingHint: 'Phone numbers are always masked; members who may unmask see them in full (audited).', grants: 'Time-limited grants',
+      maxHours: 'Longest grant (hours)', emergencyMinutes: 'Emergency grant (minutes)',
+      fields: { relation_remarkMobiles: 'Phone numbers (remark)', relation_description: 'Description', relation_remarkCorpName: 'Remark company', customer_corpName: 'Company', customer_corpFullName: 'Company full name', customer_position: 'Position' },
     },
     dashboard: {
       title: 'Overview', tagUsage: 'Tag usage by department', customersPerOwner: 'Customers per owner', poolSize: 'Customers in the pool', transferOutcomes: 'Transfer outcomes',

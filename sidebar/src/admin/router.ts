@@ -19,6 +19,7 @@ export const MENU = [
   ] },
   { group: 'menu.groupSystem', items: [
     { path: '/events', name: 'events', label: 'menu.events' },
+    { path: '/settings', name: 'settings', label: 'menu.settings' },
   ] },
 ] as const;
 
@@ -35,6 +36,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/exports', name: 'exports', component: () => import('./views/ExportsView.vue') },
   { path: '/audit', name: 'audit', component: () => import('./views/AuditView.vue') },
   { path: '/events', name: 'events', component: () => import('./views/EventsView.vue') },
+  { path: '/settings', name: 'settings', component: () => import('./views/SettingsView.vue') },
   { path: '/:rest(.*)*', redirect: '/' },
 ];
 

@@ -89,8 +89,12 @@ export function activeGrants(subject: AccessSubject, action: CustomerAction): Ac
 const list = (values: readonly (string | number)[]): SQL => sql.join(values.map((v) => sql`${v}`), sql`, `);
 const intArray = (ids: readonly number[]): SQL => sql`array[${list(ids)}]::integer[]`;
 
-/** An integer array as one bound parameter (ids are integers, checked). */
-const intArrayParam = (ids: readonly number[]): SQL => sql`${`{${ids.filter((id) => Number.isInteger(id)).join(',')}}`}::integer[]`;
+/**
+ * An integer array as one bound parameter (ids are integers, checked), behind a scalar subquery: the
+ * planner then does not estimate every element (hundreds of department ids cost milliseconds of
+ * planning per use); it is evaluated once per statement.
+ */
+const intArrayParam = (ids: readonly number[]): SQL => sql`(select ${`{${ids.filter((id) => Number.isInteger(id)).join(',')}}`}::integer[])::integer[]`;
 
 /**
  * The ids of the departments in the subtrees below (and including) `roots`, as an integer[]
@@ -184,10 +188,12 @@ function rowShape(subject: AccessSubject, arms: Arms): SQL {
     holders.push(sql`f.userid = ${subject.userid}`);
   }
   for (const roots of arms.memberSets) {
-    tests.push(sql`${customers.ownerUserid} in (${membersOf(subject, roots)})`);
-    // The subtree as an array (computed once per statement); a member-set subquery here would be
-    // joined into the probe and evaluated again for every row.
-    holders.push(sql`exists (select 1 from member_departments md where md.userid = f.userid and md.department_id = any (${subtreeArray(subject, roots)}))`);
+    // Is the owner (or a follower, below) in the subtree? One primary-key probe of member_departments
+    // per row against the subtree as an array (computed once per statement), rather than building the
+    // subtree's whole member set first: a one-row check stays cheap, a list walk stays per row.
+    const departmentsBelow = subtreeArray(subject, roots);
+    tests.push(sql`exists (select 1 from member_departments md where md.userid = ${customers.ownerUserid} and md.department_id = any (${departmentsBelow}))`);
+    holders.push(sql`exists (select 1 from member_departments md where md.userid = f.userid and md.department_id = any (${departmentsBelow}))`);
   }
   if (arms.pool) {
     tests.push(sql`(${customers.inPoolSince} is not null and (${customers.poolDepartmentId} is null or ${customers.poolDepartmentId} = any (${poolDepartmentsArray(subject)})))`);

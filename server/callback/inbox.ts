@@ -13,7 +13,6 @@ export interface CommitResult {
 }
 
 interface PendingCommit {
-  dedupeKey: string;
   row: typeof inboxEvents.$inferInsert;
   resolve(result: CommitResult): void;
   reject(error: unknown): void;
@@ -35,7 +34,6 @@ export class InboxWriter {
   commit(parsed: ParsedEvent, fields: Record<string, string>): Promise<CommitResult> {
     return new Promise((resolve, reject) => {
       this.pending.push({
-        dedupeKey: dedupeKeyOf(fields),
         row: { dedupeKey: dedupeKeyOf(fields), event: fields.Event ?? 'unknown', changeType: fields.ChangeType ?? null, payload: fields, status: parsed.kind === 'unhandled' ? 'ignored' : 'pending' },
         resolve,
         reject,
@@ -54,7 +52,7 @@ export class InboxWriter {
     if (batch.length === 0) return;
     try {
       const firstOfKey = new Map<string, PendingCommit>();
-      for (const item of batch) if (!firstOfKey.has(item.dedupeKey)) firstOfKey.set(item.dedupeKey, item);
+      for (const item of batch) if (!firstOfKey.has(item.row.dedupeKey)) firstOfKey.set(item.row.dedupeKey, item);
       const inserted = await this.db.insert(inboxEvents).values([...firstOfKey.values()].map((item) => item.row))
         .onConflictDoNothing({ target: inboxEvents.dedupeKey })
         .returning({ id: inboxEvents.id, status: inboxEvents.status, dedupeKey: inboxEvents.dedupeKey });
@@ -62,8 +60,8 @@ export class InboxWriter {
       // Every other delivery in the batch is a duplicate: of a row stored earlier, or of one just inserted.
       const repeats = new Map<string, number>();
       for (const item of batch) {
-        if (fresh.has(item.dedupeKey) && firstOfKey.get(item.dedupeKey) === item) continue;
-        repeats.set(item.dedupeKey, (repeats.get(item.dedupeKey) ?? 0) + 1);
+        if (fresh.has(item.row.dedupeKey) && firstOfKey.get(item.row.dedupeKey) === item) continue;
+        repeats.set(item.row.dedupeKey, (repeats.get(item.row.dedupeKey) ?? 0) + 1);
       }
       const existing = new Map<string, { id: number; status: InboxStatus }>();
       if (repeats.size) {
@@ -74,10 +72,10 @@ export class InboxWriter {
         for (const row of result.rows) existing.set(row.dedupe_key, { id: Number(row.id), status: row.status });
       }
       for (const item of batch) {
-        const own = fresh.get(item.dedupeKey);
-        if (own && firstOfKey.get(item.dedupeKey) === item) item.resolve({ id: own.id, status: own.status, duplicate: false });
+        const own = fresh.get(item.row.dedupeKey);
+        if (own && firstOfKey.get(item.row.dedupeKey) === item) item.resolve({ id: own.id, status: own.status, duplicate: false });
         else {
-          const found = existing.get(item.dedupeKey) ?? own;
+          const found = existing.get(item.row.dedupeKey) ?? own;
           item.resolve({ id: found?.id ?? 0, status: found?.status ?? 'pending', duplicate: true });
         }
       }

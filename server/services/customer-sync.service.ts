@@ -146,9 +146,10 @@ export async function applyCustomerSnapshot(
       result.tagChanges += diff.added.length + diff.removed.length;
       if (diff.added.length || diff.removed.length) result.diffs.set(follow.userid, diff);
     }
-    // The first member to add a customer becomes its owner when it has none.
+    // The first member to add a customer becomes its owner when it has none. Only an add, or a
+    // customer with no active relation until now, can be ownerless here: other events skip the query.
     const adder = trigger.changeType === 'add_external_contact' || trigger.changeType === 'add_half_external_contact' ? trigger.userid : undefined;
-    await assignMissingOwners(tx, [externalUserId], adder);
+    if (adder || existing.every((r) => r.status !== 'active')) await assignMissingOwners(tx, [externalUserId], adder);
   }
   for (const relation of existing) {
     if (relation.status !== 'active' || present.has(relation.userid)) continue;

@@ -4,7 +4,7 @@ import { contactWays, members, roles } from '../db/schema.ts';
 import type { TagPolicy } from '../policy/tag-policy.ts';
 import { tagNameProblems } from './tag-names.ts';
 import { readTagNameRules } from './tag-name-rules.service.ts';
-import { loadPolicyMember } from './tag-policy.service.ts';
+import { loadPolicyMember, loadPolicyMembers } from './tag-policy.service.ts';
 
 export type ConflictKind =
   | 'rule_wider_than_parent'
@@ -36,13 +36,9 @@ export async function findConflicts(db: Database, policy: TagPolicy, configuredA
   const memberRows = await db.select({ userid: members.userid, name: members.name, status: members.status }).from(members);
   const activeMembers = new Map(memberRows.filter((m) => m.status !== 5).map((m) => [m.userid, m]));
   const roleNames = new Set([...IMPLICIT_ROLES, ...(await db.select({ name: roles.name }).from(roles)).map((r) => r.name)]);
-  const subjects = new Map<string, Awaited<ReturnType<typeof loadPolicyMember>>>();
-  const subject = async (userid: string) => {
-    let found = subjects.get(userid);
-    if (!found) subjects.set(userid, (found = await loadPolicyMember(db, userid, configuredAdmins)));
-    return found;
-  };
-  for (const userid of activeMembers.keys()) await subject(userid);
+  // Every active member's policy facts in a few queries; others (named but gone) load on demand.
+  const subjects = await loadPolicyMembers(db, [...activeMembers.keys()], configuredAdmins);
+  const subject = async (userid: string) => subjects.get(userid) ?? (await loadPolicyMember(db, userid, configuredAdmins));
 
   for (const rule of policy.allRules()) {
     const node = policy.pathOf(rule.nodeType, rule.nodeId).at(-1);

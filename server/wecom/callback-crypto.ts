@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import * as wecomCrypto from '@wecom/crypto';
 
 /**
@@ -80,6 +80,7 @@ export function encryptMessage(credentials: CallbackCredentials, message: string
   return wecomCrypto.encrypt(credentials.encodingAesKey, message, credentials.receiveId, random);
 }
 
+/** JS-SDK signature (config and agentConfig), made on the server so no ticket reaches the browser. */
 export function jsapiSignature(ticket: string, nonceStr: string, timestamp: number, url: string): string {
-  return createHash('sha1').update(`jsapi_ticket=${ticket}&noncestr=${nonceStr}&timestamp=${timestamp}&url=${url}`).digest('hex');
+  return wecomCrypto.getJsApiSignature({ ticket, nonceStr, timestamp, url }).signature;
 }

@@ -6,7 +6,7 @@ import { createCipheriv } from 'node:crypto';
 import * as nodeCrypto from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import {
-  CallbackCryptoError, decryptMessage, encryptMessage, signatureOf, verifySignature,
+  CallbackCryptoError, decryptMessage, encryptMessage, jsapiSignature, signatureOf, verifySignature,
   type CallbackCredentials, type CallbackCryptoFailure,
 } from '../../server/wecom/callback-crypto.ts';
 
@@ -317,5 +317,13 @@ describe('decryption failures are typed, never garbage', () => {
         expect(text).not.toContain(secret);
       }
     }
+  });
+});
+
+describe('JS-SDK signature', () => {
+  it('reproduces the official vector (wecom-api.md §9)', () => {
+    const ticket = 'sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg';
+    expect(jsapiSignature(ticket, 'Wm3WZYTPz0wzccnW', 1414587457, 'http://mp.weixin.qq.com?params=value')).toBe('0f9de62fce790f9a083d5c99e95740ceb90c27ed');
+    expect(jsapiSignature(ticket, 'Wm3WZYTPz0wzccnW', 1414587457, 'http://mp.weixin.qq.com')).toBe('f4d90daf4b3bca3078ab155816175ba34c443a7b');
   });
 });

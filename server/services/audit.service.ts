@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { desc, sql } from 'drizzle-orm';
+import { asc, desc, gt, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
 import { auditLog } from '../db/schema.ts';
 
@@ -47,14 +47,47 @@ export async function audit(tx: Queryable, entry: AuditEntry): Promise<void> {
   });
 }
 
+export interface BrokenLink {
+  /** The first entry that does not match. */
+  id: number;
+  /** `prev_hash` no longer names the entry before it (an entry removed or re-ordered), or the entry's own content changed. */
+  reason: 'prev_hash_mismatch' | 'hash_mismatch';
+  /** The previous entry's id (null for the first entry). */
+  previousId: number | null;
+  at: string;
+  action: string;
+}
+
+export interface ChainCheck {
+  intact: boolean;
+  /** Entries checked (up to and including the broken one when broken). */
+  entries: number;
+  firstBroken: BrokenLink | null;
+}
+
+const VERIFY_PAGE = 5_000;
+
+/** Re-computes the chain in id order, page by page (a large log never sits in memory whole). */
+export async function checkAuditChain(db: Queryable): Promise<ChainCheck> {
+  let prev = GENESIS;
+  let previousId: number | null = null;
+  let entries = 0;
+  for (;;) {
+    const rows = await db.select().from(auditLog).where(previousId === null ? undefined : gt(auditLog.id, previousId)).orderBy(asc(auditLog.id)).limit(VERIFY_PAGE);
+    for (const row of rows) {
+      entries += 1;
+      const expected = hashOf(prev, { actor: row.actor, action: row.action, subjectType: row.subjectType, subjectId: row.subjectId, outcome: row.outcome, details: row.details }, row.at.toISOString());
+      if (row.prevHash !== prev || row.hash !== expected) {
+        return { intact: false, entries, firstBroken: { id: row.id, reason: row.prevHash !== prev ? 'prev_hash_mismatch' : 'hash_mismatch', previousId, at: row.at.toISOString(), action: row.action } };
+      }
+      prev = row.hash;
+      previousId = row.id;
+    }
+    if (rows.length < VERIFY_PAGE) return { intact: true, entries, firstBroken: null };
+  }
+}
+
 /** Re-computes the chain; returns the id of the first entry that does not match, or null. */
 export async function verifyAuditChain(db: Queryable): Promise<number | null> {
-  const rows = await db.select().from(auditLog).orderBy(auditLog.id);
-  let prev = GENESIS;
-  for (const row of rows) {
-    const expected = hashOf(prev, { actor: row.actor, action: row.action, subjectType: row.subjectType, subjectId: row.subjectId, outcome: row.outcome, details: row.details }, row.at.toISOString());
-    if (row.prevHash !== prev || row.hash !== expected) return row.id;
-    prev = row.hash;
-  }
-  return null;
+  return (await checkAuditChain(db)).firstBroken?.id ?? null;
 }

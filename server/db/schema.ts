@@ -403,6 +403,8 @@ export const followUpNotes = pgTable('follow_up_notes', {
   author: text('author').notNull(),
   content: text('content').notNull(),
   createdAt: createdAt(),
+  /** Set when the author edited the note (null: as written). */
+  updatedAt: timestamp('updated_at', { withTimezone: true }),
 }, (t) => [index('follow_up_notes_customer').on(t.externalUserId, t.id)]);
 
 export type TransferKind = 'in_service' | 'resigned';
@@ -455,7 +457,8 @@ export const accessGrants = pgTable('access_grants', {
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
 }, (t) => [index('access_grants_requester').on(t.requester, t.state), index('access_grants_active').on(t.state, t.expiresAt)]);
 
-export type ExportState = 'awaiting_approval' | 'queued' | 'running' | 'completed' | 'failed' | 'rejected';
+/** `expired`: completed, and its file deleted after the retention period. */
+export type ExportState = 'awaiting_approval' | 'queued' | 'running' | 'completed' | 'failed' | 'rejected' | 'expired';
 
 export const exportJobs = pgTable('export_jobs', {
   id: text('id').primaryKey(),
@@ -470,4 +473,22 @@ export const exportJobs = pgTable('export_jobs', {
   error: text('error'),
   createdAt: createdAt(),
   completedAt: timestamp('completed_at', { withTimezone: true }),
+});
+
+/**
+ * The monthly audit report: per department, who viewed, changed and exported what (counts per member
+ * and action) and the notable entries (unmasking, exports with row counts, denied attempts). One row
+ * per month (`YYYY-MM`, China time); regenerating a month replaces it.
+ */
+export const auditReports = pgTable('audit_reports', {
+  month: text('month').primaryKey(),
+  generatedAt: timestamp('generated_at', { withTimezone: true }).notNull().defaultNow(),
+  /** The admin who regenerated it; null when the scheduled job made it. */
+  generatedBy: text('generated_by'),
+  /** Audit entries the month holds (all of them, whatever their department). */
+  entries: integer('entries').notNull(),
+  /** Ids of the first and last entry covered, so the report can be checked against the log. */
+  firstEntryId: bigint('first_entry_id', { mode: 'number' }),
+  lastEntryId: bigint('last_entry_id', { mode: 'number' }),
+  summary: jsonb('summary').$type<Record<string, unknown>>().notNull(),
 });

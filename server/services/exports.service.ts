@@ -125,6 +125,7 @@ export async function exportFile(ctx: AppContext, viewer: string, id: string): P
     await ctx.db.transaction((tx) => audit(tx, { actor: viewer, action: 'export.download', subjectType: 'export', subjectId: id, outcome: 'denied', details: { reason: row ? 'not the requester' : 'no such export' } }));
     throw the404();
   }
+  if (row.state === 'expired') throw new DomainError('CONFLICT', 'this export\'s file was deleted after the retention period: request the export again');
   if (row.state !== 'completed' || !row.filePath) throw new DomainError('CONFLICT', `this export is ${row.state}`);
   await ctx.db.transaction((tx) => audit(tx, { actor: viewer, action: 'export.download', subjectType: 'export', subjectId: id, outcome: 'allowed', details: { rowCount: row.rowCount } }));
   return {
@@ -263,6 +264,31 @@ export async function runExport(deps: ExportDeps, exportId: string): Promise<voi
     await tx.update(exportJobs).set({ state: 'completed', rowCount, filePath: path, completedAt: sql`now()` }).where(eq(exportJobs.id, exportId));
     await audit(tx, { actor: row.requestedBy, action: 'export.completed', subjectType: 'export', subjectId: exportId, outcome: 'done', details: { format: row.format, filter: row.filter, rowCount } });
   });
+}
+
+/**
+ * Deletes the files of exports completed more than `exportRetentionDays` ago (admins' setting) and
+ * marks them `expired`, audited. The file goes inside the transaction that marks it, so a file that
+ * could not be deleted keeps its export `completed` and is tried again on the next run.
+ */
+export async function expireExportFiles(db: Database, now = new Date()): Promise<{ expired: number; retentionDays: number }> {
+  const { exportRetentionDays: days } = await readOwnershipSettings(db);
+  const due = await db.select({ id: exportJobs.id, path: exportJobs.filePath }).from(exportJobs)
+    .where(and(eq(exportJobs.state, 'completed'), sql`${exportJobs.completedAt} < ${now.toISOString()}::timestamptz - make_interval(days => ${days}::int)`))
+    .orderBy(exportJobs.completedAt).limit(1_000);
+  let expired = 0;
+  for (const { id, path } of due) {
+    await db.transaction(async (tx) => {
+      const [row] = await tx.update(exportJobs).set({ state: 'expired', filePath: null }).where(and(eq(exportJobs.id, id), eq(exportJobs.state, 'completed')))
+        .returning({ requestedBy: exportJobs.requestedBy, rowCount: exportJobs.rowCount });
+      if (!row) return;
+      await audit(tx, { actor: null, action: 'export.expired', subjectType: 'export', subjectId: id, outcome: 'done', details: { requestedBy: row.requestedBy, rowCount: row.rowCount, retentionDays: days } });
+      // Last, so a failed delete rolls the state back and the next run tries again.
+      if (path) await rm(path, { force: true });
+      expired += 1;
+    });
+  }
+  return { expired, retentionDays: days };
 }
 
 /** After the job's last attempt failed: the export shows why. */

@@ -9,6 +9,8 @@ import { audit } from './audit.service.ts';
 import { loadAccessSubject, mayActivateEmergency } from './customer-access.service.ts';
 import { isAdmin } from './members.service.ts';
 import { readGrantSettings } from './permission-settings.service.ts';
+import { enqueueWrite, recordWrite } from './wecom-writes.service.ts';
+import type { Queues } from '../../jobs/queues.ts';
 
 /**
  * Time-limited extra access. A member requests actions on named customers or on a department subtree
@@ -170,24 +172,41 @@ export async function reviewGrant(ctx: AppContext, admin: string, id: string, no
   });
 }
 
+function expiryMessage(grant: { actions: string[]; customerIds: string[] | null; departmentId: number | null; expiresAt: Date | null; reason: string }): string {
+  const at = grant.expiresAt?.toISOString().replace('T', ' ').slice(0, 16) ?? '';
+  const scopeZh = grant.customerIds?.length ? `${grant.customerIds.length} 个客户` : `部门 ${grant.departmentId}`;
+  const scopeEn = grant.customerIds?.length ? `${grant.customerIds.length} customer(s)` : `department ${grant.departmentId}`;
+  return [
+    `您的临时授权（${grant.actions.join('、')}；${scopeZh}；原因：${grant.reason}）已于 ${at} UTC 到期，相关访问已结束。如仍需要，请重新申请。`,
+    `Your time-limited grant (${grant.actions.join(', ')} on ${scopeEn}) expired at ${at} UTC; that access has ended. Request it again if you still need it.`,
+  ].join('\n');
+}
+
 /**
- * Records, once each, the grants whose time is up (state `expired`, audited). Access already ended at
- * `expires_at` through the predicate; this only makes the end visible in lists and the audit log.
+ * Records, once each, the grants whose time is up (state `expired`, audited) and tells each holder
+ * by a WeCom app message (through the write queue, recorded in the same transaction). Access already
+ * ended at `expires_at` through the predicate; this only makes the end visible and known. With
+ * `queues` the messages are queued at once, otherwise the maintenance sweep queues them.
  */
-export async function recordExpiredGrants(db: Queryable, now = new Date()): Promise<number> {
-  return db.transaction(async (tx) => {
+export async function recordExpiredGrants(db: Queryable, options: { queues?: Queues; now?: Date } = {}): Promise<number> {
+  const now = options.now ?? new Date();
+  const { expired, writeIds } = await db.transaction(async (tx) => {
     const rows = await tx.update(accessGrants).set({ state: 'expired' })
-      .where(and(eq(accessGrants.state, 'active'), lte(accessGrants.expiresAt, now))).returning({ id: accessGrants.id, requester: accessGrants.requester, expiresAt: accessGrants.expiresAt });
+      .where(and(eq(accessGrants.state, 'active'), lte(accessGrants.expiresAt, now))).returning();
+    const writes: number[] = [];
     for (const row of rows) {
       await audit(tx, { actor: null, action: 'grant.expired', subjectType: 'grant', subjectId: row.id, outcome: 'done', details: { requester: row.requester, expiresAt: row.expiresAt?.toISOString() ?? null } });
+      writes.push(await recordWrite(tx, { api: 'message_send', payload: { touser: row.requester, msgtype: 'text', text: { content: expiryMessage(row) } } }, null));
     }
-    return rows.length;
+    return { expired: rows.length, writeIds: writes };
   });
+  if (options.queues) for (const id of writeIds) await enqueueWrite(options.queues, id);
+  return expired;
 }
 
 /** The member's own grants, and the requests waiting that they may decide. */
 export async function grantsOf(ctx: AppContext, userid: string): Promise<{ mine: GrantRow[]; toDecide: GrantRow[] }> {
-  await recordExpiredGrants(ctx.db);
+  await recordExpiredGrants(ctx.db, { queues: ctx.queues });
   const mine = await ctx.db.select().from(accessGrants).where(eq(accessGrants.requester, userid)).orderBy(desc(accessGrants.createdAt)).limit(200);
   const waiting = await ctx.db.select().from(accessGrants).where(and(eq(accessGrants.state, 'requested'), sql`${accessGrants.requester} <> ${userid}`)).orderBy(desc(accessGrants.createdAt)).limit(200);
   const subject = await loadAccessSubject(ctx.db, userid, ctx.config.adminUserIds);
@@ -197,7 +216,7 @@ export async function grantsOf(ctx: AppContext, userid: string): Promise<{ mine:
 }
 
 export async function listGrantsForAdmin(ctx: AppContext, reviewOnly: boolean): Promise<GrantRow[]> {
-  await recordExpiredGrants(ctx.db);
+  await recordExpiredGrants(ctx.db, { queues: ctx.queues });
   return ctx.db.select().from(accessGrants)
     .where(reviewOnly ? and(eq(accessGrants.emergency, true), isNull(accessGrants.reviewedAt)) : undefined)
     .orderBy(desc(accessGrants.createdAt)).limit(500);

@@ -12,11 +12,13 @@ export const ownershipSettingsSchema = z.object({
   poolDailyClaimLimit: z.number().int().min(0).max(100_000),
   /** Exports of more rows than this wait for an admin's approval; null = never. */
   exportApprovalRows: z.number().int().min(0).nullable(),
+  /** Export files are deleted this many days after they were made (the export then shows `expired`). */
+  exportRetentionDays: z.number().int().min(1).max(3_650),
 }).strict();
 
 export type OwnershipSettings = z.infer<typeof ownershipSettingsSchema>;
 
-export const DEFAULT_OWNERSHIP_SETTINGS: OwnershipSettings = { poolInactiveDays: 365, poolDailyClaimLimit: 20, exportApprovalRows: null };
+export const DEFAULT_OWNERSHIP_SETTINGS: OwnershipSettings = { poolInactiveDays: 365, poolDailyClaimLimit: 20, exportApprovalRows: null, exportRetentionDays: 7 };
 
 const SETTINGS_KEY = 'ownership';
 

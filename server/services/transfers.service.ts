@@ -358,10 +358,11 @@ interface Pair { kind: TransferKind; handover: string; takeover: string }
  * Applies one `transfer_result` answer to the pair's waiting items. Done items move the owner to the
  * takeover member (history reason `transfer`, or `departure` for a member who left).
  */
-export async function applyTransferResults(db: Database, pair: Pair, results: TransferResultItem[]): Promise<number> {
+export async function applyTransferResults(db: Database, pair: Pair, results: TransferResultItem[], queues?: Queues): Promise<number> {
   const byStatus = new Map<TransferResultItem['status'], TransferResultItem[]>();
   for (const r of results) byStatus.set(r.status, [...(byStatus.get(r.status) ?? []), r]);
   let updated = 0;
+  const messages: number[] = [];
   await db.transaction(async (tx) => {
     const perBatch = new Map<string, { requestedBy: string | null; changes: Record<string, string[]> }>();
     for (const [status, items] of byStatus) {
@@ -390,6 +391,7 @@ export async function applyTransferResults(db: Database, pair: Pair, results: Tr
       const done = entry.changes.done ?? [];
       if (done.length) {
         await moveOwners(tx, customersById(done), pair.takeover, pair.kind === 'resigned' ? 'departure' : 'transfer', entry.requestedBy);
+        messages.push(await recordWrite(tx, { api: 'message_send', payload: { touser: pair.takeover, msgtype: 'text', text: { content: await takeoverMessage(tx, done) } } }, null));
       }
       const final = Object.fromEntries(Object.entries(entry.changes).filter(([state]) => state !== 'waiting'));
       if (Object.keys(final).length) {
@@ -397,14 +399,29 @@ export async function applyTransferResults(db: Database, pair: Pair, results: Tr
       }
     }
   });
+  // Without queues (or if Redis refuses) the maintenance sweep queues the recorded messages.
+  if (queues) for (const id of messages) await enqueueWrite(queues, id);
   return updated;
+}
+
+const NAMES_IN_MESSAGE = 10;
+
+/** The new owner's app message: which customers are now theirs (names only, never phone numbers). */
+async function takeoverMessage(tx: Queryable, externalUserIds: string[]): Promise<string> {
+  const rows = await tx.select({ name: customers.name }).from(customers).where(inArray(customers.externalUserId, externalUserIds.slice(0, NAMES_IN_MESSAGE))).orderBy(asc(customers.externalUserId));
+  const names = rows.map((r) => `「${r.name}」`).join('');
+  const more = externalUserIds.length > rows.length;
+  return [
+    `客户${names}${more ? ` 等 ${externalUserIds.length} 位` : ''}已成功转接给您，您现在是${externalUserIds.length > 1 ? '他们' : '该客户'}的负责人，请及时跟进。`,
+    `${externalUserIds.length} customer(s) were transferred to you and are now yours: ${rows.map((r) => r.name).join(', ')}${more ? ', …' : ''}. Please follow up.`,
+  ].join('\n');
 }
 
 /**
  * The repeatable poll: every pair with items WeCom accepted and not yet finished is asked again.
  * Also answers items whose send job stopped before reading its calls' results.
  */
-export async function pollTransferResults(deps: { db: Database; wecom: WecomClient }, onlyBatch?: string): Promise<{ pairs: number; updated: number; failed: { pair: Pair; error: string }[] }> {
+export async function pollTransferResults(deps: { db: Database; wecom: WecomClient; queues?: Queues }, onlyBatch?: string): Promise<{ pairs: number; updated: number; failed: { pair: Pair; error: string }[] }> {
   const unresolved = await rowsOf<{ batch_id: string }>(deps.db, sql`
     select distinct ti.batch_id from transfer_items ti where ti.state = 'waiting' and ti.errcode is null
     ${onlyBatch ? sql`and ti.batch_id = ${onlyBatch}` : sql``}`);
@@ -422,7 +439,7 @@ export async function pollTransferResults(deps: { db: Database; wecom: WecomClie
       const results = pair.kind === 'resigned'
         ? await deps.wecom.resignedTransferResult(pair.handover, pair.takeover)
         : await deps.wecom.transferResult(pair.handover, pair.takeover);
-      updated += await applyTransferResults(deps.db, pair, results);
+      updated += await applyTransferResults(deps.db, pair, results, deps.queues);
     } catch (error) {
       failed.push({ pair, error: error instanceof Error ? error.message.slice(0, 300) : String(error) });
     }
@@ -475,7 +492,7 @@ export async function readTransfer(ctx: AppContext, viewer: string, id: string) 
 /** `POST /api/transfers/:id/refresh`: asks WeCom for this transfer's results now. */
 export async function refreshTransfer(ctx: AppContext, viewer: string, id: string) {
   await readTransfer(ctx, viewer, id);
-  const polled = await pollTransferResults({ db: ctx.db, wecom: ctx.wecom }, id);
+  const polled = await pollTransferResults({ db: ctx.db, wecom: ctx.wecom, queues: ctx.queues }, id);
   if (polled.failed.length) throw new DomainError('WECOM_ERROR', `WeCom did not answer transfer_result: ${polled.failed[0]!.error}`);
   return readTransfer(ctx, viewer, id);
 }

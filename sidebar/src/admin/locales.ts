@@ -7,7 +7,7 @@ export const adminMessages = {
     },
     menu: {
       dashboard: '概览', org: '组织架构', tags: '标签库与可见范围', explain: '解释与视角', contactWays: '渠道活码', customers: '客户',
-      departures: '离职成员', roles: '角色与权限', grants: '临时授权', exports: '导出审批', audit: '审计日志', events: '失败事件', settings: '设置',
+      departures: '离职成员', roles: '角色与权限', grants: '临时授权', exports: '导出审批', audit: '审计日志', auditReports: '审计月报', events: '失败事件', settings: '设置',
       groupTags: '标签', groupCustomers: '客户与归属', groupSecurity: '权限与审计', groupSystem: '系统',
     },
     sync: {
@@ -94,6 +94,14 @@ export const adminMessages = {
       title: '审计日志', actor: '操作人', action: '动作', subject: '对象', outcome: '结果', time: '时间', details: '详情', verify: '校验哈希链',
       verified: '哈希链完整：{n} 条记录均未被篡改', broken: '哈希链在第 {id} 条断开', from: '开始', to: '结束', report: '月度报告',
     },
+    auditReports: {
+      title: '月度审计报告', month: '月份', generate: '生成 / 重新生成', generated: '已生成 {month} 的报告', generatedAt: '生成时间', scheduled: '定时任务',
+      hint: '每月 1 日凌晨 2 点（北京时间）自动生成上个月的报告；也可以选择月份立即生成，重新生成会替换原报告。部门按操作人的主部门统计。',
+      entries: '记录数', viewed: '查看', changed: '修改', exported: '导出', denied: '被拒绝', partial: '月份未结束', none: '还没有报告', empty: '这个月没有审计记录',
+      reportOf: '{month} 审计报告', totals: '共 {entries} 条：查看 {viewed}，修改 {changed}，导出 {exported}，被拒绝 {denied}', noDepartment: '系统 / 未知部门', system: '系统',
+      member: '成员', actions: '主要动作', unmasked: '查看明文', exports: '导出', deniedAttempts: '被拒绝的尝试', rows: '{n} 行', customer: '客户', field: '字段',
+      truncated: '每类最多列出 200 条，数量为全部记录。',
+    },
     settings: {
       title: '设置', ownership: '公海与导出', poolInactiveDays: '负责人多少天无跟进后放入公海', poolDailyClaimLimit: '每人每天最多领取', exportApproval: '导出需要审批',
       exportApprovalRows: '行以上', masking: '脱敏字段', maskingHint: '手机号始终脱敏；有“查看明文”权限的成员可看到原文（查看会被记录）。', grants: '临时授权',
@@ -113,7 +121,7 @@ export const adminMessages = {
     },
     menu: {
       dashboard: 'Overview', org: 'Organization', tags: 'Tag library & visibility', explain: 'Explain & view-as', contactWays: 'Contact ways', customers: 'Customers',
-      departures: 'Departed members', roles: 'Roles & scopes', grants: 'Grants', exports: 'Exports', audit: 'Audit log', events: 'Failed events', settings: 'Settings',
+      departures: 'Departed members', roles: 'Roles & scopes', grants: 'Grants', exports: 'Exports', audit: 'Audit log', auditReports: 'Audit reports', events: 'Failed events', settings: 'Settings',
       groupTags: 'Tags', groupCustomers: 'Customers & ownership', groupSecurity: 'Permissions & audit', groupSystem: 'System',
     },
     sync: {
@@ -199,6 +207,14 @@ export const adminMessages = {
     audit: {
       title: 'Audit log', actor: 'Actor', action: 'Action', subject: 'Subject', outcome: 'Outcome', time: 'Time', details: 'Details', verify: 'Verify hash chain',
       verified: 'Chain intact: {n} entries untampered', broken: 'The chain breaks at entry {id}', from: 'From', to: 'To', report: 'Monthly report',
+    },
+    auditReports: {
+      title: 'Monthly audit reports', month: 'Month', generate: 'Generate / regenerate', generated: 'Report for {month} generated', generatedAt: 'Generated', scheduled: 'scheduled job',
+      hint: 'The previous month\'s report is made on the 1st at 02:00 (China time); pick a month to make it now (regenerating replaces it). Departments are the actors\' main departments.',
+      entries: 'Entries', viewed: 'Viewed', changed: 'Changed', exported: 'Exported', denied: 'Denied', partial: 'month not over', none: 'No reports yet', empty: 'No audit entries this month',
+      reportOf: 'Audit report {month}', totals: '{entries} entries: viewed {viewed}, changed {changed}, exported {exported}, denied {denied}', noDepartment: 'System / unknown department', system: 'System',
+      member: 'Member', actions: 'Main actions', unmasked: 'Unmasked values', exports: 'Exports', deniedAttempts: 'Denied attempts', rows: '{n} rows', customer: 'customer', field: 'field',
+      truncated: 'At most 200 entries are listed per kind; the counts cover every entry.',
     },
     settings: {
       title: 'Settings', ownership: 'Pool and exports', poolInactiveDays: 'Days without owner activity before the pool', poolDailyClaimLimit: 'Pool claims per member per day', exportApproval: 'Exports need approval',

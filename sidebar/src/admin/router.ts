@@ -16,6 +16,7 @@ export const MENU = [
     { path: '/grants', name: 'grants', label: 'menu.grants' },
     { path: '/exports', name: 'exports', label: 'menu.exports' },
     { path: '/audit', name: 'audit', label: 'menu.audit' },
+    { path: '/audit-reports', name: 'audit-reports', label: 'menu.auditReports' },
   ] },
   { group: 'menu.groupSystem', items: [
     { path: '/events', name: 'events', label: 'menu.events' },
@@ -35,6 +36,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/grants', name: 'grants', component: () => import('./views/GrantsView.vue') },
   { path: '/exports', name: 'exports', component: () => import('./views/ExportsView.vue') },
   { path: '/audit', name: 'audit', component: () => import('./views/AuditView.vue') },
+  { path: '/audit-reports', name: 'audit-reports', component: () => import('./views/AuditReportsView.vue') },
   { path: '/events', name: 'events', component: () => import('./views/EventsView.vue') },
   { path: '/settings', name: 'settings', component: () => import('./views/SettingsView.vue') },
   { path: '/:rest(.*)*', redirect: '/' },

@@ -21,7 +21,7 @@ export type ActivityKind = 'viewed' | 'changed' | 'exported';
 /** Which column of the report an action counts in (denied attempts are counted apart). */
 export function activityKind(action: string): ActivityKind {
   if (action.startsWith('export.')) return 'exported';
-  if (action === 'customer.view' || action === 'customer.reveal' || action === 'customer.access_explained' || action.startsWith('view_as.') || action.endsWith('.read')) return 'viewed';
+  if (action === 'customer.view' || action === 'customer.reveal' || action === 'customer.access_explained' || action.startsWith('view_as.') || action.startsWith('auth.') || action.endsWith('.read')) return 'viewed';
   return 'changed';
 }
 

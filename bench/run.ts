@@ -10,4 +10,6 @@ process.exit(await runBenchmarks([
   ['callback ingest', callbackIngestBenchmark],
   ['end to end', endToEndBenchmark],
   ['tag policy', (await import('./tag-policy.bench.ts')).tagPolicyBenchmark],
+  // Its own PostgreSQL with fsync on and a generated 1M-customer database (about 2 minutes).
+  ['customer list', async () => ({ name: 'customer list', ok: true, summary: (await (await import('./customer-list.bench.ts')).customerListBenchmark()).summary })],
 ]));

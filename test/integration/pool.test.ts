@@ -35,7 +35,7 @@ describe.each<DatabaseKind>(['pglite', 'postgres'])('public pool (%s)', (databas
     it('releases customers whose owner has been inactive for the configured days, and customers without owner', async () => {
       const settings = await w.admin.request('PUT', '/api/admin/ownership-settings', { poolInactiveDays: 30, poolDailyClaimLimit: 2 });
       expect(settings.status).toBe(200);
-      expect(settings.body).toEqual({ poolInactiveDays: 30, poolDailyClaimLimit: 2, exportApprovalRows: null });
+      expect(settings.body).toEqual({ poolInactiveDays: 30, poolDailyClaimLimit: 2, exportApprovalRows: null, exportRetentionDays: 7 });
       // Only admins change settings.
       expect((await (await w.as('east_mgr')).request('PUT', '/api/admin/ownership-settings', { poolInactiveDays: 1 })).status).toBe(403);
 

@@ -104,7 +104,7 @@ export const adminMessages = {
     },
     settings: {
       title: '设置', ownership: '公海与导出', poolInactiveDays: '负责人多少天无跟进后放入公海', poolDailyClaimLimit: '每人每天最多领取', exportApproval: '导出需要审批',
-      exportApprovalRows: '行以上', masking: '脱敏字段', maskingHint: '手机号始终脱敏；有“查看明文”权限的成员可看到原文（查看会被记录）。', grants: '临时授权',
+      exportApprovalRows: '行以上', exportRetentionDays: '导出文件保留天数（到期自动删除）', masking: '脱敏字段', maskingHint: '手机号始终脱敏；有“查看明文”权限的成员可看到原文（查看会被记录）。', grants: '临时授权',
       maxHours: '最长授权（小时）', emergencyMinutes: '紧急授权时长（分钟）',
       fields: { relation_remarkMobiles: '手机号（备注）', relation_description: '描述', relation_remarkCorpName: '备注企业名', customer_corpName: '企业简称', customer_corpFullName: '企业全称', customer_position: '职位' },
     },
@@ -218,7 +218,7 @@ export const adminMessages = {
     },
     settings: {
       title: 'Settings', ownership: 'Pool and exports', poolInactiveDays: 'Days without owner activity before the pool', poolDailyClaimLimit: 'Pool claims per member per day', exportApproval: 'Exports need approval',
-      exportApprovalRows: 'rows or more', masking: 'Masked fields', maskingHint: 'Phone numbers are always masked; members who may unmask see them in full (audited).', grants: 'Time-limited grants',
+      exportApprovalRows: 'rows or more', exportRetentionDays: 'Days export files are kept (then deleted)', masking: 'Masked fields', maskingHint: 'Phone numbers are always masked; members who may unmask see them in full (audited).', grants: 'Time-limited grants',
       maxHours: 'Longest grant (hours)', emergencyMinutes: 'Emergency grant (minutes)',
       fields: { relation_remarkMobiles: 'Phone numbers (remark)', relation_description: 'Description', relation_remarkCorpName: 'Remark company', customer_corpName: 'Company', customer_corpFullName: 'Company full name', customer_position: 'Position' },
     },

@@ -9,7 +9,6 @@ import { assertCustomerAccess, customerNotFound, loadAccessSubject } from '../se
 import { countCustomers, customerListQuerySchema, listCustomers } from '../services/customer-list.service.ts';
 import { readCustomer, readFieldValue } from '../services/customer-read.service.ts';
 import { changeCustomerTags } from '../services/customer-tags.service.ts';
-import { isAdmin } from '../services/members.service.ts';
 import { readMaskedFields } from '../services/permission-settings.service.ts';
 
 const tagId = z.string().min(1).max(128);
@@ -82,8 +81,7 @@ export function customersRouter(ctx: AppContext): Router {
     const body = tagChange.parse(req.body);
     const session = currentSession(res);
     await assertCustomerAccess(ctx, await subjectOf(res), 'tag', id);
-    const admin = await isAdmin(ctx.db, session.userid, ctx.config.adminUserIds);
-    const result = await changeCustomerTags(ctx, session.userid, admin, id, body);
+    const result = await changeCustomerTags(ctx, session.userid, id, body);
     res.status(result.wecom?.state === 'failed' ? 502 : result.wecom?.state === 'queued' ? 202 : 200).json(result);
   });
   return router;

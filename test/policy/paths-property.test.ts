@@ -9,7 +9,8 @@
 // customer list and its count, the list filtered by each tag (any and all, mixed with a visible tag),
 // the customer detail, CSV export rows and the export filter, and tag writes on the member's own
 // relation (a hidden tag is refused like a missing one, a locked one with TAG_NOT_ALLOWED, nothing
-// written).
+// written); and the same reads by an admin viewing the app as the member (view-as), who sees the
+// member's corp and rule-group tags but none of their personal tags.
 import fc from 'fast-check';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,8 @@ const NAMED_ROLES = ['质检', '培训'];
 const RULE_ROLES = ['rep', 'manager', ...NAMED_ROLES];
 const STRATEGY_ID = 901;
 const MISSING_TAG = 'etMissing';
+/** An admin (ADMIN_USERIDS) outside the world's rules, who views the app as each member. */
+const ADMIN = 'pathadmin';
 
 interface WorldMember { userid: string; departments: { id: number; leader: boolean }[]; namedRoles: string[] }
 interface WorldPersonalTag { id: string; userid: string; name: string; groupName: string | null }
@@ -159,12 +162,15 @@ function expectedFor(world: World, member: WorldMember): Expected {
 
 const sorted = (values: Iterable<string>) => [...values].sort();
 
-/** Tags a member should see on one relation: visible corp/rule-group tags, and their own personal tags on their own relation. */
-const relationTagsFor = (relation: WorldRelation, userid: string, expected: Expected) =>
-  sorted([...relation.tags.filter((t) => expected.see.has(t)), ...(relation.userid === userid ? relation.personal : [])]);
+/**
+ * Tags a member should see on one relation: visible corp/rule-group tags, and their own personal tags
+ * on their own relation (`personalOf` null: nobody's, as when an admin views the app as the member).
+ */
+const relationTagsFor = (relation: WorldRelation, personalOf: string | null, expected: Expected) =>
+  sorted([...relation.tags.filter((t) => expected.see.has(t)), ...(relation.userid === personalOf ? relation.personal : [])]);
 
-const customerTagsFor = (customer: WorldCustomer, userid: string, expected: Expected) =>
-  sorted(new Set(customer.relations.flatMap((r) => relationTagsFor(r, userid, expected))));
+const customerTagsFor = (customer: WorldCustomer, personalOf: string | null, expected: Expected) =>
+  sorted(new Set(customer.relations.flatMap((r) => relationTagsFor(r, personalOf, expected))));
 
 const carriers = (world: World, tagId: string) => sorted(world.customers.filter((c) => c.relations.some((r) => r.tags.includes(tagId) || r.personal.includes(tagId))).map((c) => c.id));
 
@@ -180,7 +186,8 @@ async function load(world: World): Promise<void> {
   const { data } = world;
   await db.transaction(async (tx) => {
     await insert(data.departments.map((d) => ({ id: d.id, name: d.name, parentId: d.parentId })), (rows) => tx.insert(departments).values(rows));
-    await insert(world.members.map((m) => ({ userid: m.userid, name: m.userid, status: 1, mainDepartment: m.departments[0]!.id })), (rows) => tx.insert(members).values(rows));
+    await insert([...world.members.map((m) => ({ userid: m.userid, name: m.userid, status: 1, mainDepartment: m.departments[0]!.id })), { userid: ADMIN, name: ADMIN, status: 1, mainDepartment: 1 }], (rows) => tx.insert(members).values(rows));
+    await tx.insert(memberDepartments).values({ userid: ADMIN, departmentId: 1, isLeader: false });
     await insert(world.members.flatMap((m) => m.departments.map((d) => ({ userid: m.userid, departmentId: d.id, isLeader: d.leader }))), (rows) => tx.insert(memberDepartments).values(rows));
     await insert(world.members.flatMap((m) => [READER_ROLE, ...m.namedRoles].map((role) => ({ userid: m.userid, role }))), (rows) => tx.insert(memberRoles).values(rows));
     // Identity ids restart at 1 and folders are inserted in order, parents first: their ids are the world's.
@@ -268,7 +275,7 @@ const listIds = (body: { items: { externalUserId: string }[] }) => sorted(body.i
 // ── the property ────────────────────────────────────────────────────────────────────────────────
 
 beforeAll(async () => {
-  t = await startTestProduct({ database: 'pglite' });
+  t = await startTestProduct({ database: 'pglite', env: { ADMIN_USERIDS: ADMIN } });
   // The organization sync scheduled at start would mark this test's members as left (the simulator's
   // company does not have them): let it finish first; the next one is hours away.
   await waitFor(async () => (await t.product.ctx.db.select({ state: backgroundJobs.state }).from(backgroundJobs).where(eq(backgroundJobs.kind, 'org-sync')))
@@ -293,6 +300,7 @@ describe('a tag appears on a path ⇔ the member may see it (HTTP, PGlite, fast-
       await load(world);
       const engine = new TagPolicy(world.data);
       const allTagIds = world.data.tags.map((tag) => tag.tagId);
+      const admin = await t.as(ADMIN);
       for (const member of world.members) {
         const expected = expectedFor(world, member);
         const who = `${member.userid} ${JSON.stringify(policyMember(member))}`;
@@ -325,6 +333,30 @@ describe('a tag appears on a path ⇔ the member may see it (HTTP, PGlite, fast-
           expect(sorted(item.tags.map((tag) => tag.tagId)), `list tags of ${item.externalUserId} for ${who}`).toEqual(customerTagsFor(customer, member.userid, expected));
           stats.hiddenOnCustomers += customer.relations.flatMap((r) => r.tags).filter((tag) => !expected.see.has(tag)).length;
         }
+
+        // View-as: an admin opening the sidebar as this member sees exactly the member's corp and
+        // rule-group tags, and none of their personal tags (private, admins included).
+        const viewAs = await admin.post('/api/admin/view-as', { userid: member.userid });
+        expect(viewAs.status).toBe(200);
+        const viewedTree = await admin.get('/api/tags');
+        expect(sorted(walkTree(viewedTree.body.tree, { see: [], use: [], emptyBranches: [] }).see), `tag tree of ${who} seen by view-as`).toEqual(sorted(expected.see));
+        expect(viewedTree.body.personal, `personal tags of ${who} seen by view-as`).toEqual([]);
+        expect((await admin.get('/api/personal-tags')).body.tags).toEqual([]);
+        const viewedList = (await admin.get('/api/customers?limit=200')).body.items as { externalUserId: string; tags: { tagId: string }[] }[];
+        expect(sorted(viewedList.map((item) => item.externalUserId))).toEqual(sorted(world.customers.map((c) => c.id)));
+        for (const item of viewedList) {
+          const customer = world.customers.find((c) => c.id === item.externalUserId)!;
+          expect(sorted(item.tags.map((tag) => tag.tagId)), `list tags of ${item.externalUserId} for ${who} seen by view-as`).toEqual(customerTagsFor(customer, null, expected));
+          const viewedDetail = await admin.get(`/api/customers/${customer.id}`);
+          const detailTags = (viewedDetail.body.relations as { tags: { tagId: string }[] }[]).flatMap((r) => r.tags.map((tag) => tag.tagId));
+          expect(sorted(new Set(detailTags)), `detail tags of ${customer.id} for ${who} seen by view-as`).toEqual(customerTagsFor(customer, null, expected));
+        }
+        for (const tagId of ownPersonal) {
+          const byPersonal = await admin.get(`/api/customers?limit=200&tags=${tagId}`);
+          expect(byPersonal.body, `filter by ${who}'s personal tag seen by view-as`).toEqual({ items: [], nextCursor: null });
+          expect((await admin.get(`/api/customers/count?tags=${tagId}`)).body.count).toBe(0);
+        }
+        expect((await admin.request('DELETE', '/api/admin/view-as')).status).toBe(200);
 
         // Customer detail: per relation, its visible tags (personal ones only on the member's own relation).
         for (const customer of world.customers) {

@@ -177,6 +177,7 @@ const carriers = (world: World, tagId: string) => sorted(world.customers.filter(
 // ── loading a world into the product's database ─────────────────────────────────────────────────
 
 let t: TestProduct;
+const markTagCalls = async () => (await t.simCall<{ calls: unknown[] }>('GET', '/sim/calls?path=/cgi-bin/externalcontact/mark_tag')).calls.length;
 
 async function load(world: World): Promise<void> {
   const db = t.product.ctx.db;
@@ -416,6 +417,10 @@ describe('a tag appears on a path ⇔ the member may see it (HTTP, PGlite, fast-
         if (followed) {
           const missingWrite = await client.post(`/api/customers/${followed.id}/tags`, { add: [MISSING_TAG] });
           expect({ status: missingWrite.status, code: missingWrite.body.error?.code }).toEqual({ status: 404, code: 'TAG_NOT_FOUND' });
+          for (const other of world.personal.filter((p) => p.userid !== member.userid)) {
+            const write = await client.post(`/api/customers/${followed.id}/tags`, { add: [other.id] });
+            expect({ status: write.status, code: write.body.error?.code }, `adding ${other.userid}'s personal tag for ${who}`).toEqual({ status: 404, code: 'TAG_NOT_FOUND' });
+          }
           for (const tagId of allTagIds) {
             if (expected.use.has(tagId)) continue;
             const write = await client.post(`/api/customers/${followed.id}/tags`, { add: [tagId] });
@@ -425,7 +430,8 @@ describe('a tag appears on a path ⇔ the member may see it (HTTP, PGlite, fast-
           }
         }
       }
-      // Nothing was written: no WeCom write queued, every relation's tags as loaded.
+      // Nothing was written: no WeCom write queued or sent, every relation's tags as loaded.
+      expect(await markTagCalls(), 'mark_tag calls in the simulator').toBe(0);
       const db = t.product.ctx.db;
       const [writes] = (await db.execute(sql`select count(*)::int as n from outgoing_writes`) as unknown as { rows: { n: number }[] }).rows;
       expect(writes!.n).toBe(0);

@@ -35,6 +35,8 @@ export interface DeliveryAttempt {
 export interface DeliveryRecord {
   id: number;
   event: CallbackEvent & { ToUserName: string; FromUserName: 'sys'; CreateTime: number; MsgType: 'event' };
+  /** Wall-clock milliseconds when the event happened (queued for delivery), like the attempts' `at`. */
+  emittedAtMs: number;
   /** Target URL without its query; null when no callback URL was configured (nothing is sent). */
   url: string | null;
   attempts: DeliveryAttempt[];
@@ -105,6 +107,7 @@ export class CallbackDispatcher {
     const record: DeliveryRecord = {
       id: this.nextId++,
       event: { ToUserName: target.corpId, FromUserName: 'sys', CreateTime: this.options.clock.now(), MsgType: 'event', ...event },
+      emittedAtMs: Date.now(),
       url: target.callback ? stripQuery(target.callback.url) : null,
       attempts: [],
       lastStatus: null,

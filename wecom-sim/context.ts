@@ -19,6 +19,8 @@ export interface CallRecord {
   body: unknown;
   errcode: number | null;
   at: number;
+  /** Wall-clock milliseconds when the simulator answered (its state already changed), for latency measurements. */
+  answeredAtMs?: number;
 }
 
 export interface Fault {

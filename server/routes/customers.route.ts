@@ -9,7 +9,6 @@ import { assertCustomerAccess, customerNotFound, loadAccessSubject } from '../se
 import { countCustomers, customerListQuerySchema, listCustomers } from '../services/customer-list.service.ts';
 import { readCustomer, readFieldValue } from '../services/customer-read.service.ts';
 import { changeCustomerTags } from '../services/customer-tags.service.ts';
-import { isAdmin } from '../services/members.service.ts';
 import { readMaskedFields } from '../services/permission-settings.service.ts';
 
 const tagId = z.string().min(1).max(128);
@@ -34,26 +33,28 @@ const revealBody = z.object({
 export function customersRouter(ctx: AppContext): Router {
   const router = Router();
   const subjectOf = (res: Response) => loadAccessSubject(ctx.db, currentSession(res).userid, ctx.config.adminUserIds);
+  // Personal tags are their owner's alone: an admin viewing the app as the member does not see them.
+  const personalOf = (res: Response) => (currentSession(res).viewAs ? null : currentSession(res).userid);
 
   router.get('/api/customers', requirePermission(ctx, 'member'), async (req: Request, res: Response) => {
     const query = customerListQuerySchema.parse(req.query);
     const subject = await subjectOf(res);
     const { see } = await ctx.policy.view(subject.userid);
-    res.json(await listCustomers(ctx.db, subject, { seeTags: see, maskedFields: await readMaskedFields(ctx.db) }, query));
+    res.json(await listCustomers(ctx.db, subject, { seeTags: see, maskedFields: await readMaskedFields(ctx.db), personalOf: personalOf(res) }, query));
   });
 
   router.get('/api/customers/count', requirePermission(ctx, 'member'), async (req: Request, res: Response) => {
     const { cursor: _cursor, limit: _limit, ...query } = customerListQuerySchema.parse(req.query);
     const subject = await subjectOf(res);
     const { see } = await ctx.policy.view(subject.userid);
-    res.json({ count: await countCustomers(ctx.db, subject, see, query) });
+    res.json({ count: await countCustomers(ctx.db, subject, see, query, personalOf(res)) });
   });
 
   router.get('/api/customers/:externalUserId', requirePermission(ctx, 'member'), async (req: Request, res: Response) => {
     const id = externalUserIdSchema.parse(req.params.externalUserId);
     const subject = await subjectOf(res);
     const { see } = await ctx.policy.view(subject.userid);
-    const customer = await readCustomer(ctx.db, id, { subject, seeTags: see, maskedFields: await readMaskedFields(ctx.db) });
+    const customer = await readCustomer(ctx.db, id, { subject, seeTags: see, maskedFields: await readMaskedFields(ctx.db), personalOf: personalOf(res) });
     if (!customer) {
       // Audited like every refusal; the answer is the one a missing customer gets.
       await assertCustomerAccess(ctx, subject, 'view', id);
@@ -82,8 +83,7 @@ export function customersRouter(ctx: AppContext): Router {
     const body = tagChange.parse(req.body);
     const session = currentSession(res);
     await assertCustomerAccess(ctx, await subjectOf(res), 'tag', id);
-    const admin = await isAdmin(ctx.db, session.userid, ctx.config.adminUserIds);
-    const result = await changeCustomerTags(ctx, session.userid, admin, id, body);
+    const result = await changeCustomerTags(ctx, session.userid, id, body);
     res.status(result.wecom?.state === 'failed' ? 502 : result.wecom?.state === 'queued' ? 202 : 200).json(result);
   });
   return router;

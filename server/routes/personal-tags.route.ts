@@ -16,7 +16,8 @@ export function personalTagsRouter(ctx: AppContext): Router {
   const me = (res: Response) => currentSession(res).userid;
 
   router.get('/api/personal-tags', member, async (_req: Request, res: Response) => {
-    res.json({ tags: await listPersonalTags(ctx.db, me(res)) });
+    // An admin viewing the app as the member gets none: personal tags are private, admins included.
+    res.json({ tags: currentSession(res).viewAs ? [] : await listPersonalTags(ctx.db, me(res)) });
   });
   router.post('/api/personal-tags', member, async (req: Request, res: Response) => {
     res.status(201).json(await createPersonalTag(ctx.db, me(res), createBody.parse(req.body)));

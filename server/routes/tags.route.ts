@@ -9,7 +9,9 @@ export function tagsRouter(ctx: AppContext): Router {
   router.get('/api/tags', requirePermission(ctx, 'member'), async (_req: Request, res: Response) => {
     const session = currentSession(res);
     const view = await ctx.policy.view(session.userid);
-    res.json(await memberTagTree(ctx.db, await ctx.policy.policy(), view));
+    const tree = await memberTagTree(ctx.db, await ctx.policy.policy(), view);
+    // Personal tags are their owner's alone: an admin viewing the app as the member does not see them.
+    res.json(session.viewAs ? { ...tree, personal: [] } : tree);
   });
   return router;
 }

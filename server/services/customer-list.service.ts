@@ -64,23 +64,23 @@ const likePattern = (q: string): string => `%${q.replace(/[\\%_]/g, (c) => `\\${
  * Any other id is treated as a tag that does not exist (it matches nothing), so a hidden tag and a
  * missing tag give the same answer.
  */
-async function usableFilterTags(db: Queryable, userid: string, seeTags: Set<string>, requested: string[]): Promise<string[]> {
+async function usableFilterTags(db: Queryable, userid: string | null, seeTags: Set<string>, requested: string[]): Promise<string[]> {
   const outside = requested.filter((id) => !seeTags.has(id));
-  const own = outside.length
+  const own = outside.length && userid !== null
     ? new Set((await db.select({ id: personalTags.id }).from(personalTags).where(and(inArray(personalTags.id, outside), eq(personalTags.userid, userid)))).map((r) => r.id))
     : new Set<string>();
   return requested.filter((id) => seeTags.has(id) || own.has(id));
 }
 
 /** The list's filters (besides the scope and the cursor) as one predicate over `customers`. */
-async function filtersSql(db: Queryable, subject: AccessSubject, seeTags: Set<string>, query: Omit<CustomerListQuery, 'cursor' | 'limit'>): Promise<SQL> {
+async function filtersSql(db: Queryable, subject: AccessSubject, seeTags: Set<string>, query: Omit<CustomerListQuery, 'cursor' | 'limit'>, personalOf: string | null): Promise<SQL> {
   const parts: SQL[] = [];
   if (query.q) {
     const pattern = likePattern(query.q);
     parts.push(sql`(${customers.name} ilike ${pattern} or ${customers.externalUserId} in (select r.external_userid from follow_relations r where r.remark ilike ${pattern}))`);
   }
   if (query.tags?.length) {
-    const usable = await usableFilterTags(db, subject.userid, seeTags, query.tags);
+    const usable = await usableFilterTags(db, personalOf, seeTags, query.tags);
     if (query.tagMatch === 'all') {
       if (usable.length < query.tags.length) parts.push(sql`false`);
       for (const tagId of usable) parts.push(sql`${customers.externalUserId} in (select t.external_userid from relation_tags t where t.tag_id = ${tagId})`);
@@ -96,8 +96,8 @@ async function filtersSql(db: Queryable, subject: AccessSubject, seeTags: Set<st
 }
 
 /** The scope (`view`) and the list's filters as one predicate over `customers` (the count uses it). */
-export async function customerListFilterSql(db: Queryable, subject: AccessSubject, seeTags: Set<string>, query: Omit<CustomerListQuery, 'cursor' | 'limit'>): Promise<SQL> {
-  return and(customerScopeSql(subject, 'view', 'auto', { outsidePools: query.pool === '0' }), await filtersSql(db, subject, seeTags, query))!;
+export async function customerListFilterSql(db: Queryable, subject: AccessSubject, seeTags: Set<string>, query: Omit<CustomerListQuery, 'cursor' | 'limit'>, personalOf: string | null = subject.userid): Promise<SQL> {
+  return and(customerScopeSql(subject, 'view', 'auto', { outsidePools: query.pool === '0' }), await filtersSql(db, subject, seeTags, query, personalOf))!;
 }
 
 const LIST_ORDER = sql`${customers.createdAt} desc, ${customers.externalUserId} asc`;
@@ -108,8 +108,8 @@ const LIST_ORDER = sql`${customers.createdAt} desc, ${customers.externalUserId} 
  * (customerScopeParts) gives its own first `limit + 1` rows after the cursor on its own index; the
  * page is the first `limit + 1` of their union, which is the first `limit + 1` of the whole scope.
  */
-export async function customerPageQuery(db: Queryable, subject: AccessSubject, seeTags: Set<string>, query: CustomerListQuery) {
-  const filters = await filtersSql(db, subject, seeTags, query);
+export async function customerPageQuery(db: Queryable, subject: AccessSubject, seeTags: Set<string>, query: CustomerListQuery, personalOf: string | null = subject.userid) {
+  const filters = await filtersSql(db, subject, seeTags, query, personalOf);
   const after = query.cursor ? decodeCursor(query.cursor) : undefined;
   const keyset = after
     ? sql`(${customers.createdAt} < ${after.createdAt}::timestamptz or (${customers.createdAt} = ${after.createdAt}::timestamptz and ${customers.externalUserId} > ${after.id}))`
@@ -139,8 +139,10 @@ export async function customerPageQuery(db: Queryable, subject: AccessSubject, s
   return { page };
 }
 
-export async function listCustomers(db: Queryable, subject: AccessSubject, viewer: { seeTags: Set<string>; maskedFields: Set<MaskableField> }, query: CustomerListQuery): Promise<{ items: CustomerListItem[]; nextCursor: string | null }> {
-  const rows = await (await customerPageQuery(db, subject, viewer.seeTags, query)).page;
+/** `viewer.personalOf`: whose personal tags are shown and may filter (default the subject's own; null: nobody's, during view-as). */
+export async function listCustomers(db: Queryable, subject: AccessSubject, viewer: { seeTags: Set<string>; maskedFields: Set<MaskableField>; personalOf?: string | null }, query: CustomerListQuery): Promise<{ items: CustomerListItem[]; nextCursor: string | null }> {
+  const personalOf = viewer.personalOf === undefined ? subject.userid : viewer.personalOf;
+  const rows = await (await customerPageQuery(db, subject, viewer.seeTags, query, personalOf)).page;
   const page = rows.slice(0, query.limit);
   const ids = page.map((r) => r.externalUserId);
   // `unmask` decided per customer of the page only (the page's ids, then the predicate).
@@ -149,7 +151,7 @@ export async function listCustomers(db: Queryable, subject: AccessSubject, viewe
     : new Set<string>();
   const ownerIds = [...new Set(page.map((r) => r.ownerUserid).filter((u): u is string => u !== null))];
   const owners = new Map(ownerIds.length ? (await db.select({ userid: members.userid, name: members.name }).from(members).where(inArray(members.userid, ownerIds))).map((m) => [m.userid, m.name]) : []);
-  const tagsOf = await visibleTagsOf(db, ids, { userid: subject.userid, seeTags: viewer.seeTags });
+  const tagsOf = await visibleTagsOf(db, ids, { personalOf, seeTags: viewer.seeTags });
   const items = page.map((r) => {
     const seen = new Set<string>();
     return {
@@ -169,8 +171,8 @@ export async function listCustomers(db: Queryable, subject: AccessSubject, viewe
   return { items, nextCursor: last ? encodeCursor({ createdAt: last.createdAtText, id: last.externalUserId }) : null };
 }
 
-export async function countCustomers(db: Queryable, subject: AccessSubject, seeTags: Set<string>, query: Omit<CustomerListQuery, 'cursor' | 'limit'>): Promise<number> {
-  const filter = await customerListFilterSql(db, subject, seeTags, query);
+export async function countCustomers(db: Queryable, subject: AccessSubject, seeTags: Set<string>, query: Omit<CustomerListQuery, 'cursor' | 'limit'>, personalOf: string | null = subject.userid): Promise<number> {
+  const filter = await customerListFilterSql(db, subject, seeTags, query, personalOf);
   const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(customers).where(filter);
   return row?.count ?? 0;
 }

@@ -45,26 +45,32 @@ export interface Viewer {
   /** Corp and rule-group tags the member may see (tag policy). */
   seeTags: Set<string>;
   maskedFields: Set<MaskableField>;
+  /**
+   * Whose personal tags appear: the member's own (undefined, the default), or nobody's (null) while an
+   * admin views the app as the member (personal tags are private, admins included).
+   */
+  personalOf?: string | null;
 }
 
 /** Tag names for tag rows, visible ones only (corp/rule-group by see audience; personal to their owner). */
-export async function visibleTagsOf(db: Queryable, externalUserIds: string[], viewer: { userid: string; seeTags: Set<string> }): Promise<Map<string, { userid: string; tag: TagView }[]>> {
+/** Tags of the customers' relations the viewer may see; personal tags only those of `personalOf` (null: none). */
+export async function visibleTagsOf(db: Queryable, externalUserIds: string[], viewer: { personalOf: string | null; seeTags: Set<string> }): Promise<Map<string, { userid: string; tag: TagView }[]>> {
   const out = new Map<string, { userid: string; tag: TagView }[]>();
   if (!externalUserIds.length) return out;
   const tagRows = await db.select().from(relationTags).where(inArray(relationTags.externalUserId, externalUserIds));
   const wecomIds = [...new Set(tagRows.filter((t) => t.kind !== 'personal' && viewer.seeTags.has(t.tagId)).map((t) => t.tagId))];
-  const personalIds = [...new Set(tagRows.filter((t) => t.kind === 'personal' && t.userid === viewer.userid).map((t) => t.tagId))];
+  const personalIds = [...new Set(tagRows.filter((t) => t.kind === 'personal' && viewer.personalOf !== null && t.userid === viewer.personalOf).map((t) => t.tagId))];
   const wecomTags = wecomIds.length
     ? await db.select({ tagId: tags.tagId, name: tags.name, groupName: tagGroups.name }).from(tags).leftJoin(tagGroups, eq(tagGroups.groupId, tags.groupId)).where(inArray(tags.tagId, wecomIds))
     : [];
-  const personal = personalIds.length ? await db.select().from(personalTags).where(and(inArray(personalTags.id, personalIds), eq(personalTags.userid, viewer.userid))) : [];
+  const personal = personalIds.length && viewer.personalOf !== null ? await db.select().from(personalTags).where(and(inArray(personalTags.id, personalIds), eq(personalTags.userid, viewer.personalOf))) : [];
   const nameOf = new Map<string, { name: string; groupName: string | null }>([
     ...wecomTags.map((t) => [t.tagId, { name: t.name, groupName: t.groupName }] as const),
     ...personal.map((t) => [t.id, { name: t.name, groupName: t.groupName }] as const),
   ]);
   for (const row of tagRows) {
     // Tags outside the viewer's see audience are not there for them; personal tags only for their owner.
-    const visible = row.kind === 'personal' ? row.userid === viewer.userid && nameOf.has(row.tagId) : viewer.seeTags.has(row.tagId);
+    const visible = row.kind === 'personal' ? row.userid === viewer.personalOf && nameOf.has(row.tagId) : viewer.seeTags.has(row.tagId);
     if (!visible) continue;
     const entry = { userid: row.userid, tag: { tagId: row.tagId, kind: row.kind, name: nameOf.get(row.tagId)?.name ?? row.tagId, groupName: nameOf.get(row.tagId)?.groupName ?? null } };
     out.set(row.externalUserId, [...(out.get(row.externalUserId) ?? []), entry]);
@@ -88,7 +94,7 @@ export async function readCustomer(db: Queryable, externalUserId: string, viewer
   const unmask = permissions.unmask;
   const relations = await db.select().from(followRelations).where(eq(followRelations.externalUserId, externalUserId)).orderBy(asc(followRelations.addedAt), asc(followRelations.userid));
   const [owner] = row.ownerUserid ? await db.select({ userid: members.userid, name: members.name, status: members.status }).from(members).where(eq(members.userid, row.ownerUserid)) : [];
-  const tagsOf = (await visibleTagsOf(db, [externalUserId], { userid: viewer.subject.userid, seeTags: viewer.seeTags })).get(externalUserId) ?? [];
+  const tagsOf = (await visibleTagsOf(db, [externalUserId], { personalOf: viewer.personalOf === undefined ? viewer.subject.userid : viewer.personalOf, seeTags: viewer.seeTags })).get(externalUserId) ?? [];
   const masked = unmask ? [] : [...viewer.maskedFields].sort();
   const show = <T extends string | null>(field: MaskableField, value: T): T => shownValue(field, value, viewer.maskedFields, unmask);
   return {

@@ -19,17 +19,20 @@ export interface TagChangeResult {
 const PERSONAL_PREFIX = 'pt_';
 
 /**
- * A member adds or removes tags on their own relation with a customer. Every tag is checked first;
+ * A member adds or removes tags on their own relation with a customer, after the route's `tag` check
+ * on that customer (outside the member's scope: 404 there). Every tag is checked first;
  * one refused tag refuses the whole request and nothing changes. Corp and rule-group tags go to WeCom
  * through the rate-limited write queue (and to local state when WeCom confirms); personal tags are
  * local. Every decision is audited.
  */
-export async function changeCustomerTags(ctx: AppContext, actor: string, admin: boolean, externalUserId: string, request: TagChangeRequest): Promise<TagChangeResult> {
+export async function changeCustomerTags(ctx: AppContext, actor: string, externalUserId: string, request: TagChangeRequest): Promise<TagChangeResult> {
   const [customer] = await ctx.db.select({ id: customers.externalUserId }).from(customers).where(eq(customers.externalUserId, externalUserId));
   const [relation] = await ctx.db.select({ status: followRelations.status }).from(followRelations)
     .where(and(eq(followRelations.externalUserId, externalUserId), eq(followRelations.userid, actor)));
   const follows = relation?.status === 'active';
-  if (!customer || (!follows && !admin)) throw new DomainError('NOT_FOUND', 'no such customer among yours');
+  if (!customer) throw new DomainError('NOT_FOUND', 'no such customer among yours');
+  // The caller has already passed the `tag` check on this customer (a manager of the followers, an
+  // admin), so the customer is no secret to them: say why nothing can change.
   if (!follows) throw new DomainError('NO_RELATION', 'you have no WeCom relation with this customer, so you cannot tag it; tags live on each member\'s own relation');
 
   const requested = [...new Set([...request.add, ...request.remove])];

@@ -187,7 +187,7 @@ async function* exportPages(db: Database, subject: AccessSubject, filter: Custom
       where ${customers.externalUserId} > ${after} and (${customerFilterSql(filter)}) and ${scopeOf(subject)}
       order by ${customers.externalUserId} limit ${PAGE}`);
     if (rows.length === 0) return;
-    const tags = await visibleTagsOf(db, rows.map((r) => r.external_userid), { userid: subject.userid, seeTags });
+    const tags = await visibleTagsOf(db, rows.map((r) => r.external_userid), { personalOf: subject.userid, seeTags });
     yield rows.map((r) => {
       const show = (field: MaskableField, value: string | null): string | null => shownValue(field, value, masked, r.unmask === true);
       const tagNames = [...new Set((tags.get(r.external_userid) ?? []).map((t) => (t.tag.groupName ? `${t.tag.groupName}/${t.tag.name}` : t.tag.name)))].sort();

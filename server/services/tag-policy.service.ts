@@ -83,36 +83,47 @@ export class PolicyCache {
   private version = -1;
   private engine: TagPolicy | undefined;
   private views = new Map<string, MemberTagView>();
-  private building: Promise<TagPolicy> | undefined;
+  /** The build in flight and the version read before it started (its data is at least that new). */
+  private building: { version: number; engine: Promise<TagPolicy> } | undefined;
 
   constructor(private readonly db: Database, private readonly configuredAdmins: string[], private readonly maxViews = 5_000) {}
 
   async policy(): Promise<TagPolicy> {
     const version = await readPolicyVersion(this.db);
     if (this.engine && version === this.version) return this.engine;
-    this.building ??= (async () => {
-      try {
-        const engine = new TagPolicy(await loadPolicyData(this.db));
+    // A build started for an older version may have read the data before the change this request
+    // already sees: share only a build of this same version, else start a fresh one.
+    if (this.building?.version !== version) this.building = { version, engine: this.build(version) };
+    return this.building.engine;
+  }
+
+  private async build(version: number): Promise<TagPolicy> {
+    try {
+      const engine = new TagPolicy(await loadPolicyData(this.db));
+      // An older build finishing late must not replace a newer engine.
+      if (version >= this.version) {
         this.engine = engine;
         this.version = version;
         this.views.clear();
-        return engine;
-      } finally {
-        this.building = undefined;
       }
-    })();
-    return this.building;
+      return engine;
+    } finally {
+      if (this.building?.version === version) this.building = undefined;
+    }
   }
 
   async view(userid: string): Promise<MemberTagView> {
     const engine = await this.policy();
     const cached = this.views.get(userid);
-    if (cached) return cached;
+    if (cached && this.engine === engine) return cached;
     const member = await loadPolicyMember(this.db, userid, this.configuredAdmins);
     const visible = engine.visibleTags(member);
     const view = { member, ...visible };
-    if (this.views.size >= this.maxViews) this.views.delete(this.views.keys().next().value!);
-    this.views.set(userid, view);
+    // Only views of the current engine are kept (a request holding an older one answers from it once).
+    if (this.engine === engine) {
+      if (this.views.size >= this.maxViews) this.views.delete(this.views.keys().next().value!);
+      this.views.set(userid, view);
+    }
     return view;
   }
 }

@@ -180,13 +180,16 @@ describe('tag policy enforced on every path', () => {
     expect(await localTags('wangfang')).toEqual([ids['严重投诉'], ids['普通']].sort());
   });
 
-  it('answers 404 to a member outside the customer and 409 to an admin without a relation', async () => {
+  it('answers 404 to a member outside the customer and 409 to an admin or a manager without a relation', async () => {
     const zhaolei = await t.as('zhaolei');
     expect((await zhaolei.post('/api/customers/wmShared/tags', { add: [ids['普通']] })).status).toBe(404);
     expect((await zhaolei.get('/api/customers/wmShared')).status).toBe(404);
     const noRelation = await admin.post('/api/customers/wmShared/tags', { add: [ids['普通']] });
     expect(noRelation.status).toBe(409);
     expect(noRelation.body.error.code).toBe('NO_RELATION');
+    // chenjun manages wangfang (华东 ⊃ 上海), so the customer is in his scope, but the relation is not his.
+    const manager = await (await t.as('chenjun')).post('/api/customers/wmShared/tags', { add: [ids['普通']] });
+    expect({ status: manager.status, code: manager.body.error?.code }).toEqual({ status: 409, code: 'NO_RELATION' });
     expect((await wangfang.post('/api/customers/wmShared/tags', {})).status).toBe(400);
   });
 

@@ -34,6 +34,7 @@ export function gateway(ctx: SimContext): Router {
     res.json = (payload: unknown) => {
       const code = (payload as { errcode?: unknown } | null)?.errcode;
       record.errcode = typeof code === 'number' ? code : null;
+      record.answeredAtMs = Date.now();
       return json(payload);
     };
 

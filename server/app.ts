@@ -30,6 +30,7 @@ import { jssdkRouter } from './routes/jssdk.route.ts';
 import { orgRouter } from './routes/org.route.ts';
 import { webAppRouter } from './routes/web-app.route.ts';
 import { adminDashboardRouter } from './routes/admin-dashboard.route.ts';
+import { campaignsRouter } from './routes/campaigns.route.ts';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -65,6 +66,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(jssdkRouter(ctx));
   app.use(orgRouter(ctx));
   app.use(adminDashboardRouter(ctx));
+  app.use(campaignsRouter(ctx));
   // The built web app (sidebar/dist): /sidebar/*, /admin/* and their hashed /assets/*.
   app.use(webAppRouter(ctx));
   app.use('/api', (req: Request) => {

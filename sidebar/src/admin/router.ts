@@ -9,6 +9,7 @@ export const MENU = [
   { group: 'menu.groupCustomers', items: [
     { path: '/customers', name: 'customers', label: 'menu.customers' },
     { path: '/departures', name: 'departures', label: 'menu.departures' },
+    { path: '/campaigns', name: 'campaigns', label: 'menu.campaigns' },
   ] },
   { group: 'menu.groupSecurity', items: [
     { path: '/org', name: 'org', label: 'menu.org' },
@@ -30,6 +31,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/contact-ways', name: 'contact-ways', component: () => import('./views/ContactWaysView.vue') },
   { path: '/customers', name: 'customers', component: () => import('./views/CustomersView.vue') },
   { path: '/departures', name: 'departures', component: () => import('./views/DeparturesView.vue') },
+  { path: '/campaigns', name: 'campaigns', component: () => import('./views/CampaignsView.vue') },
   { path: '/org', name: 'org', component: () => import('./views/OrgView.vue') },
   { path: '/roles', name: 'roles', component: () => import('./views/RolesView.vue') },
   { path: '/grants', name: 'grants', component: () => import('./views/GrantsView.vue') },

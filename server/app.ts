@@ -31,6 +31,7 @@ import { orgRouter } from './routes/org.route.ts';
 import { webAppRouter } from './routes/web-app.route.ts';
 import { adminDashboardRouter } from './routes/admin-dashboard.route.ts';
 import { campaignsRouter } from './routes/campaigns.route.ts';
+import { materialsRouter } from './routes/materials.route.ts';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -67,6 +68,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(orgRouter(ctx));
   app.use(adminDashboardRouter(ctx));
   app.use(campaignsRouter(ctx));
+  app.use(materialsRouter(ctx));
   // The built web app (sidebar/dist): /sidebar/*, /admin/* and their hashed /assets/*.
   app.use(webAppRouter(ctx));
   app.use('/api', (req: Request) => {

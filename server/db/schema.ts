@@ -529,3 +529,25 @@ export const campaignTouches = pgTable('campaign_touches', {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 }, (t) => [primaryKey({ columns: [t.campaignId, t.externalUserId] }), index('campaign_touches_customer').on(t.externalUserId), index('campaign_touches_sender').on(t.campaignId, t.sender)]);
+
+// ── Materials bound to tag groups ────────────────────────────────────────────────────────────────────
+export type MaterialKind = 'text' | 'image' | 'link';
+
+/**
+ * A sales material reps send into a chat (sidebar, sendChatMessage). A member sees it when they may
+ * see a tag of one of its tag groups and, for a region's material, belong to that region's subtree.
+ */
+export const materials = pgTable('materials', {
+  id: text('id').primaryKey(),
+  kind: text('kind').$type<MaterialKind>().notNull(),
+  title: text('title').notNull(),
+  /** text: {text}; image: {picUrl, mediaId?}; link: {url, desc?, imgUrl?}. */
+  content: jsonb('content').$type<Record<string, unknown>>().notNull(),
+  tagGroupIds: jsonb('tag_group_ids').$type<string[]>().notNull(),
+  /** The region (a department subtree) it belongs to; null: company-wide (admins only). */
+  departmentId: integer('department_id'),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+}, (t) => [index('materials_department').on(t.departmentId)]);

@@ -139,7 +139,12 @@ export const relationTags = pgTable('relation_tags', {
   tagId: text('tag_id').notNull(),
   kind: text('kind').$type<TagKind>().notNull(),
   addedAt: createdAt(),
-}, (t) => [primaryKey({ columns: [t.externalUserId, t.userid, t.tagId] }), index('relation_tags_tag').on(t.tagId)]);
+}, (t) => [
+  primaryKey({ columns: [t.externalUserId, t.userid, t.tagId] }),
+  index('relation_tags_tag').on(t.tagId),
+  // Audiences gather a tag's customers index-only (targeted messaging, audience.service.ts).
+  index('relation_tags_tag_customer').on(t.tagId, t.externalUserId),
+]);
 
 /** The tag diff seen on each relation (from edit callbacks and syncs), for the policy engine. */
 export const relationTagChanges = pgTable('relation_tag_changes', {

@@ -100,15 +100,48 @@ export async function assertAudienceTags(ctx: AppContext, creator: string, audie
   return view;
 }
 
-/** The count after each step, in one statement over the creator's view scope and the directed limit. */
+/**
+ * The customers carrying the directed and enterprise tags, as a set computed from relation_tags alone
+ * (index-only on (tag_id, external_userid)), or null when neither layer names a tag.
+ */
+function taggedCandidatesSql(audience: AudienceDefinition): SQL | null {
+  const sets: SQL[] = [];
+  const directed = [...new Set(audience.directedTags)];
+  const enterprise = [...new Set(audience.enterpriseTags)];
+  if (directed.length) sets.push(sql`select rt.external_userid from relation_tags rt where rt.tag_id in (${idList(directed)})`);
+  if (enterprise.length) {
+    sets.push(audience.enterpriseMatch === 'all' && enterprise.length > 1
+      ? sql`select rt.external_userid from relation_tags rt where rt.tag_id in (${idList(enterprise)}) group by rt.external_userid having count(distinct rt.tag_id) = ${enterprise.length}`
+      : sql`select rt.external_userid from relation_tags rt where rt.tag_id in (${idList(enterprise)})`);
+  }
+  return sets.length ? sql.join(sets, sql` intersect `) : null;
+}
+
+/**
+ * The count after each step, in one statement over the creator's view scope and the directed limit.
+ * With tag layers the tagged customers are gathered first and each is looked up by primary key
+ * (`offset 0` keeps the lookup per candidate) with the scope tested on the row: a department-wide
+ * scope never walks all customers. Without tags the scope itself is counted.
+ */
 export async function countAudienceSteps(db: Queryable, subject: AccessSubject, audience: AudienceDefinition): Promise<AudienceCounts> {
   const layer = audienceLayerSql(audience, subject.userid);
-  const [row] = await rowsOf<{ enterprise: number; personal: number; conditions: number }>(db, sql`
-    select count(*)::int as enterprise,
-      count(*) filter (where ${layer.personal})::int as personal,
-      count(*) filter (where (${layer.personal}) and (${layer.conditions}))::int as conditions
-    from ${customers}
-    where (${customerScopeSql(subject, 'view')}) and (${layer.directed}) and (${layer.enterprise})`);
+  const candidates = taggedCandidatesSql(audience);
+  const [row] = candidates
+    ? await rowsOf<{ enterprise: number; personal: number; conditions: number }>(db, sql`
+      with candidates as materialized (${candidates})
+      select count(*)::int as enterprise,
+        count(*) filter (where c.personal)::int as personal,
+        count(*) filter (where c.personal and c.conditions)::int as conditions
+      from candidates k cross join lateral (
+        select (${layer.personal}) as personal, (${layer.conditions}) as conditions from ${customers}
+        where ${customers.externalUserId} = k.external_userid and (${customerScopeSql(subject, 'view', 'row')}) offset 0
+      ) c`)
+    : await rowsOf<{ enterprise: number; personal: number; conditions: number }>(db, sql`
+      select count(*)::int as enterprise,
+        count(*) filter (where ${layer.personal})::int as personal,
+        count(*) filter (where (${layer.personal}) and (${layer.conditions}))::int as conditions
+      from ${customers}
+      where (${customerScopeSql(subject, 'view')}) and (${layer.directed}) and (${layer.enterprise})`);
   const steps: AudienceCounts['steps'] = [
     { step: 'enterprise', count: row!.enterprise },
     { step: 'personal', count: row!.personal },

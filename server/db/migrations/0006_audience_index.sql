@@ -1,0 +1,1 @@
+CREATE INDEX "relation_tags_tag_customer" ON "relation_tags" USING btree ("tag_id","external_userid");

@@ -7,7 +7,7 @@ export const adminMessages = {
     },
     menu: {
       dashboard: '概览', org: '组织架构', tags: '标签库与可见范围', explain: '解释与视角', contactWays: '渠道活码', customers: '客户',
-      departures: '离职成员', roles: '角色与权限', grants: '临时授权', exports: '导出审批', campaigns: '群发活动', audit: '审计日志', events: '失败事件', settings: '设置',
+      departures: '离职成员', roles: '角色与权限', grants: '临时授权', exports: '导出审批', campaigns: '群发活动', materials: '素材库', audit: '审计日志', events: '失败事件', settings: '设置',
       groupTags: '标签', groupCustomers: '客户与归属', groupSecurity: '权限与审计', groupSystem: '系统',
     },
     sync: {
@@ -100,6 +100,11 @@ export const adminMessages = {
       maxHours: '最长授权（小时）', emergencyMinutes: '紧急授权时长（分钟）',
       fields: { relation_remarkMobiles: '手机号（备注）', relation_description: '描述', relation_remarkCorpName: '备注企业名', customer_corpName: '企业简称', customer_corpFullName: '企业全称', customer_position: '职位' },
     },
+    materials: {
+      title: '素材库', kind: '类型', kinds: { text: '文字', image: '图片', link: '链接' }, name: '标题', text: '文字内容', picUrl: '图片地址',
+      mediaId: '企业微信素材 ID（发送图片需要）', url: '链接地址', desc: '摘要', tagGroups: '绑定标签组', region: '所属区域', companyWide: '全公司',
+      create: '添加素材', created: '已添加素材', deleted: '已删除', deleteConfirm: '删除素材「{name}」？', none: '还没有素材',
+    },
     campaigns: {
       title: '群发活动', new: '新建群发', name: '活动名称', enterpriseTags: '① 企业标签（选出目标人群）', matchAny: '任一标签', matchAll: '全部标签',
       personalTags: '② 我的个人标签（细分）', conditions: '③ 条件', addedSince: '添加时间不早于', owner: '负责人', department: '部门',
@@ -127,7 +132,7 @@ export const adminMessages = {
     },
     menu: {
       dashboard: 'Overview', org: 'Organization', tags: 'Tag library & visibility', explain: 'Explain & view-as', contactWays: 'Contact ways', customers: 'Customers',
-      departures: 'Departed members', roles: 'Roles & scopes', grants: 'Grants', exports: 'Exports', campaigns: 'Group messages', audit: 'Audit log', events: 'Failed events', settings: 'Settings',
+      departures: 'Departed members', roles: 'Roles & scopes', grants: 'Grants', exports: 'Exports', campaigns: 'Group messages', materials: 'Materials', audit: 'Audit log', events: 'Failed events', settings: 'Settings',
       groupTags: 'Tags', groupCustomers: 'Customers & ownership', groupSecurity: 'Permissions & audit', groupSystem: 'System',
     },
     sync: {
@@ -219,6 +224,11 @@ export const adminMessages = {
       exportApprovalRows: 'rows or more', masking: 'Masked fields', maskingHint: 'Phone numbers are always masked; members who may unmask see them in full (audited).', grants: 'Time-limited grants',
       maxHours: 'Longest grant (hours)', emergencyMinutes: 'Emergency grant (minutes)',
       fields: { relation_remarkMobiles: 'Phone numbers (remark)', relation_description: 'Description', relation_remarkCorpName: 'Remark company', customer_corpName: 'Company', customer_corpFullName: 'Company full name', customer_position: 'Position' },
+    },
+    materials: {
+      title: 'Materials', kind: 'Kind', kinds: { text: 'Text', image: 'Image', link: 'Link' }, name: 'Title', text: 'Text', picUrl: 'Image URL',
+      mediaId: 'WeCom media id (needed to send an image)', url: 'URL', desc: 'Summary', tagGroups: 'Tag groups', region: 'Region', companyWide: 'Company-wide',
+      create: 'Add material', created: 'Material added', deleted: 'Deleted', deleteConfirm: 'Delete material "{name}"?', none: 'No materials yet',
     },
     campaigns: {
       title: 'Group messages', new: 'New campaign', name: 'Name', enterpriseTags: '① Enterprise tags (the target group)', matchAny: 'Any tag', matchAll: 'All tags',

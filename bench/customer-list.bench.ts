@@ -33,7 +33,7 @@ import { customerPageQuery, listCustomers, type CustomerListQuery } from '../ser
 import { readCustomer } from '../server/services/customer-read.service.ts';
 import { ensureBuiltinRoles } from '../server/services/roles.service.ts';
 
-const SIZES = { customers: 1_000_000, members: 5_000, departments: 2_000, tags: 3_000 };
+export const SIZES = { customers: 1_000_000, members: 5_000, departments: 2_000, tags: 3_000 };
 const TARGET_MS = { page: 50, detail: 20, bulkAssign: 60_000 };
 const BULK_ASSIGN_CUSTOMERS = 100_000;
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200);
@@ -63,7 +63,7 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
 
-async function generate(db: Database): Promise<void> {
+export async function generate(db: Database): Promise<void> {
   const started = performance.now();
   await db.execute(sql`set synchronous_commit = off`);
   await db.execute(sql`insert into departments (id, name, parent_id) select i, '部门' || i, case when i = 1 then null else i / 2 end from generate_series(1, ${SIZES.departments}) i`);

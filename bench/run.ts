@@ -13,4 +13,5 @@ process.exit(await runBenchmarks([
   // Its own PostgreSQL with fsync on and a generated 1M-customer database (about 2 minutes).
   ['customer list', async () => ({ name: 'customer list', ok: true, summary: (await (await import('./customer-list.bench.ts')).customerListBenchmark()).summary })],
   ['QR add → tags', (await import('./qr-auto-tagging.bench.ts')).qrAutoTaggingBenchmark],
+  ['audience count', (await import('./audience-count.bench.ts')).audienceCountBenchmark],
 ]));

@@ -17,6 +17,8 @@ export const QUEUE_NAMES = {
   pool: 'public-pool',
   /** Customer exports to CSV/XLSX (jobs/exports.job.ts). */
   exports: 'customer-exports',
+  /** Group-message campaigns: sending (now or delayed to the scheduled time) and polling results (jobs/campaigns.job.ts). */
+  campaigns: 'campaigns',
 } as const;
 export type QueueName = keyof typeof QUEUE_NAMES;
 
@@ -30,6 +32,8 @@ export interface AssignmentJobData { backgroundJobId: string; actor: string; own
 export interface TransferJobData { backgroundJobId?: string }
 export interface PoolJobData { backgroundJobId?: string; requestedBy?: string | null }
 export interface ExportJobData { exportId: string }
+/** `send`: one campaign; `poll`: every open campaign (repeatable). */
+export interface CampaignJobData { campaignId?: string }
 
 export interface Queues {
   events: Queue<EventJobData>;
@@ -42,6 +46,7 @@ export interface Queues {
   transfers: Queue<TransferJobData>;
   pool: Queue<PoolJobData>;
   exports: Queue<ExportJobData>;
+  campaigns: Queue<CampaignJobData>;
   /** Producer connection: offline queue disabled so adds fail fast while Redis is down. */
   producer: Redis;
   close(): Promise<void>;
@@ -76,10 +81,11 @@ export function createQueues(redisUrl: string, prefix: string): Queues {
   const transfers = new Queue<TransferJobData>(QUEUE_NAMES.transfers, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 6, backoff: { type: 'exponential', delay: 10_000 } } });
   const pool = new Queue<PoolJobData>(QUEUE_NAMES.pool, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 3, backoff: { type: 'exponential', delay: 30_000 } } });
   const exports = new Queue<ExportJobData>(QUEUE_NAMES.exports, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 3, backoff: { type: 'exponential', delay: 5_000 } } });
-  const all = [events, sync, writes, welcome, maintenance, assignment, transfers, pool, exports];
+  const campaigns = new Queue<CampaignJobData>(QUEUE_NAMES.campaigns, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 3, backoff: { type: 'exponential', delay: 5_000 } } });
+  const all = [events, sync, writes, welcome, maintenance, assignment, transfers, pool, exports, campaigns];
   for (const queue of all) queue.on('error', () => undefined);
   return {
-    events, sync, writes, welcome, maintenance, assignment, transfers, pool, exports, producer,
+    events, sync, writes, welcome, maintenance, assignment, transfers, pool, exports, campaigns, producer,
     async close() {
       await Promise.allSettled(all.map((queue) => queue.close()));
       producer.disconnect();

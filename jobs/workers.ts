@@ -5,6 +5,7 @@ import type { Logger } from '../server/logger.ts';
 import type { WecomClient } from '../server/wecom/client.ts';
 import type { PolicyCache } from '../server/services/tag-policy.service.ts';
 import { assignmentProcessor } from './assignment.job.ts';
+import { campaignProcessor, scheduleCampaignPolling } from './campaigns.job.ts';
 import { eventProcessor } from './events.job.ts';
 import { exportProcessor } from './exports.job.ts';
 import { maintenanceProcessor, scheduleMaintenance, sweepOnce } from './maintenance.job.ts';
@@ -56,6 +57,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     new Worker(QUEUE_NAMES.transfers, transferProcessor(deps), { ...common, concurrency: 2 }),
     new Worker(QUEUE_NAMES.pool, poolProcessor(deps), { ...common, concurrency: 1 }),
     new Worker(QUEUE_NAMES.exports, exportProcessor(deps), { ...common, concurrency: 2 }),
+    new Worker(QUEUE_NAMES.campaigns, campaignProcessor(deps), { ...common, concurrency: 1 }),
   ];
   for (const worker of workers) {
     worker.on('error', (error) => logger.warn({ queue: worker.name, err: error }, 'worker error'));
@@ -63,6 +65,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   }
   await scheduleMaintenance(deps.queues).catch((error: unknown) => logger.warn({ err: error }, 'could not schedule maintenance jobs; will retry at next start'));
   await scheduleTransferPolling(deps.queues).catch((error: unknown) => logger.warn({ err: error }, 'could not schedule transfer polling; will retry at next start'));
+  await scheduleCampaignPolling(deps.queues).catch((error: unknown) => logger.warn({ err: error }, 'could not schedule campaign result polling; will retry at next start'));
   await schedulePoolRelease(deps.queues).catch((error: unknown) => logger.warn({ err: error }, 'could not schedule the daily pool release; will retry at next start'));
 
   let sweeping = false;

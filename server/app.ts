@@ -32,6 +32,8 @@ import { jssdkRouter } from './routes/jssdk.route.ts';
 import { orgRouter } from './routes/org.route.ts';
 import { webAppRouter } from './routes/web-app.route.ts';
 import { adminDashboardRouter } from './routes/admin-dashboard.route.ts';
+import { campaignsRouter } from './routes/campaigns.route.ts';
+import { materialsRouter } from './routes/materials.route.ts';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -69,6 +71,8 @@ export function createApp(ctx: AppContext): Express {
   app.use(jssdkRouter(ctx));
   app.use(orgRouter(ctx));
   app.use(adminDashboardRouter(ctx));
+  app.use(campaignsRouter(ctx));
+  app.use(materialsRouter(ctx));
   // The built web app (sidebar/dist): /sidebar/*, /admin/* and their hashed /assets/*.
   app.use(webAppRouter(ctx));
   app.use('/api', (req: Request) => {

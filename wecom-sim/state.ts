@@ -180,6 +180,8 @@ export interface GroupMsg {
   text?: { content: string };
   attachments: unknown[];
   tasks: GroupMsgTask[];
+  /** Stopped by cancel_groupmsg_send: unsent tasks can no longer be sent. */
+  canceled?: boolean;
 }
 
 export interface CallbackConfig {

@@ -139,7 +139,12 @@ export const relationTags = pgTable('relation_tags', {
   tagId: text('tag_id').notNull(),
   kind: text('kind').$type<TagKind>().notNull(),
   addedAt: createdAt(),
-}, (t) => [primaryKey({ columns: [t.externalUserId, t.userid, t.tagId] }), index('relation_tags_tag').on(t.tagId)]);
+}, (t) => [
+  primaryKey({ columns: [t.externalUserId, t.userid, t.tagId] }),
+  index('relation_tags_tag').on(t.tagId),
+  // Audiences gather a tag's customers index-only (targeted messaging, audience.service.ts).
+  index('relation_tags_tag_customer').on(t.tagId, t.externalUserId),
+]);
 
 /** The tag diff seen on each relation (from edit callbacks and syncs), for the policy engine. */
 export const relationTagChanges = pgTable('relation_tag_changes', {
@@ -492,3 +497,83 @@ export const auditReports = pgTable('audit_reports', {
   lastEntryId: bigint('last_entry_id', { mode: 'number' }),
   summary: jsonb('summary').$type<Record<string, unknown>>().notNull(),
 });
+
+// ── Targeted messaging: campaigns and their touch log ────────────────────────────────────────────────
+export type CampaignState = 'draft' | 'scheduled' | 'sending' | 'sent' | 'canceled' | 'failed';
+
+/**
+ * A group-message campaign: the audience definition (tag layers and conditions, kept as ids), the
+ * message (text and attachments in WeCom's add_msg_template shapes), and, once sent, the snapshot of
+ * every selecting tag's visibility rules at that time (tag id → name, kind, layer, rules).
+ */
+export const campaigns = pgTable('campaigns', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdBy: text('created_by').notNull(),
+  audience: jsonb('audience').$type<Record<string, unknown>>().notNull(),
+  content: jsonb('content').$type<Record<string, unknown>>().notNull(),
+  state: text('state').$type<CampaignState>().notNull().default('draft'),
+  scheduledAt: timestamp('scheduled_at', { withTimezone: true }),
+  sentAt: timestamp('sent_at', { withTimezone: true }),
+  tagSnapshot: jsonb('tag_snapshot').$type<Record<string, unknown>>(),
+  error: text('error'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [index('campaigns_creator').on(t.createdBy, t.createdAt)]);
+
+/** One WeCom group-message task per sending rep: the writes (≤ 10,000 customers each) and their msgids. */
+export const campaignTasks = pgTable('campaign_tasks', {
+  campaignId: text('campaign_id').notNull(),
+  sender: text('sender').notNull(),
+  /** The sender's main department when the campaign was sent (the report groups by it). */
+  departmentId: integer('department_id'),
+  customers: integer('customers').notNull(),
+  writeIds: jsonb('write_ids').$type<number[]>().notNull(),
+  msgids: jsonb('msgids').$type<string[]>().notNull().default([]),
+  /** WeCom's task status: 0 waiting for the rep to confirm, 2 sent. */
+  wecomStatus: integer('wecom_status'),
+  polledAt: timestamp('polled_at', { withTimezone: true }),
+}, (t) => [primaryKey({ columns: [t.campaignId, t.sender] })]);
+
+/**
+ * pending: in a WeCom task, not sent yet; delivered: WeCom status 1; not_friend: 2; over_limit: 3
+ * (the customer's 4 group messages this month); refused: in add_msg_template's fail_list; failed: the
+ * call itself failed.
+ */
+export type TouchStatus = 'pending' | 'delivered' | 'not_friend' | 'over_limit' | 'refused' | 'failed';
+
+/** The touch log: every customer a campaign reached for, who sent it, and the tags that selected it. */
+export const campaignTouches = pgTable('campaign_touches', {
+  campaignId: text('campaign_id').notNull(),
+  externalUserId: text('external_userid').notNull(),
+  sender: text('sender').notNull(),
+  departmentId: integer('department_id'),
+  /** Tag ids (corp, rule-group, personal) of the audience the customer carried; details in campaigns.tag_snapshot. */
+  selectedBy: jsonb('selected_by').$type<string[]>().notNull(),
+  status: text('status').$type<TouchStatus>().notNull().default('pending'),
+  sentAt: timestamp('sent_at', { withTimezone: true }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [primaryKey({ columns: [t.campaignId, t.externalUserId] }), index('campaign_touches_customer').on(t.externalUserId), index('campaign_touches_sender').on(t.campaignId, t.sender)]);
+
+// ── Materials bound to tag groups ────────────────────────────────────────────────────────────────────
+export type MaterialKind = 'text' | 'image' | 'link';
+
+/**
+ * A sales material reps send into a chat (sidebar, sendChatMessage). A member sees it when they may
+ * see a tag of one of its tag groups and, for a region's material, belong to that region's subtree.
+ */
+export const materials = pgTable('materials', {
+  id: text('id').primaryKey(),
+  kind: text('kind').$type<MaterialKind>().notNull(),
+  title: text('title').notNull(),
+  /** text: {text}; image: {picUrl, mediaId?}; link: {url, desc?, imgUrl?}. */
+  content: jsonb('content').$type<Record<string, unknown>>().notNull(),
+  tagGroupIds: jsonb('tag_group_ids').$type<string[]>().notNull(),
+  /** The region (a department subtree) it belongs to; null: company-wide (admins only). */
+  departmentId: integer('department_id'),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+}, (t) => [index('materials_department').on(t.departmentId)]);

@@ -204,7 +204,7 @@ async function* exportPages(db: Database, subject: AccessSubject, filter: Custom
 }
 
 /** A cell for CSV: quoted when needed; a leading =, +, - or @ is defused (spreadsheet formula injection). */
-function csvCell(value: Cell): string {
+export function csvCell(value: Cell): string {
   if (value === null) return '';
   let text = String(value);
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;

@@ -17,7 +17,8 @@ export type WriteRequest =
   | { api: 'send_welcome_msg'; payload: Api.SendWelcomeMsgRequest }
   | { api: 'transfer_customer'; payload: Api.TransferCustomerRequest }
   | { api: 'resigned_transfer_customer'; payload: Api.ResignedTransferCustomerRequest }
-  | { api: 'message_send'; payload: Api.AppMessageRequest };
+  | { api: 'message_send'; payload: Api.AppMessageRequest }
+  | { api: 'add_msg_template'; payload: Api.AddMsgTemplateRequest };
 
 export type WriteApi = WriteRequest['api'];
 
@@ -29,6 +30,7 @@ export const WRITE_PATHS: Record<WriteApi, string> = {
   transfer_customer: '/cgi-bin/externalcontact/transfer_customer',
   resigned_transfer_customer: '/cgi-bin/externalcontact/resigned/transfer_customer',
   message_send: '/cgi-bin/message/send',
+  add_msg_template: '/cgi-bin/externalcontact/add_msg_template',
 };
 
 export async function queueWrite(db: Database, queues: Queues, request: WriteRequest, requestedBy: string | null, options: { priority?: number } = {}): Promise<number> {
@@ -71,6 +73,7 @@ export async function performWrite(wecom: WecomClient, request: WriteRequest): P
     case 'transfer_customer': return { ...(await wecom.transferCustomer(request.payload)) };
     case 'resigned_transfer_customer': return { ...(await wecom.resignedTransferCustomer(request.payload)) };
     case 'message_send': return { ...(await wecom.sendAppMessage(request.payload)) };
+    case 'add_msg_template': return { ...(await wecom.addMsgTemplate(request.payload)) };
   }
 }
 

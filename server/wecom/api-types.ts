@@ -588,3 +588,11 @@ export interface AddMsgTemplateResponse {
   fail_list?: string[];
   msgid: string;
 }
+
+/** get_groupmsg_task: status 0 the member has not sent yet, 2 sent. */
+export interface GroupMsgTaskItem { userid: string; status: number; send_time?: number }
+export interface GroupMsgTaskResponse { task_list?: GroupMsgTaskItem[]; next_cursor?: string }
+
+/** get_groupmsg_send_result: status 0 not sent, 1 sent, 2 not a customer of the sender, 3 the customer's monthly limit. */
+export interface GroupMsgSendItem { external_userid?: string; chat_id?: string; userid: string; status: number; send_time?: number }
+export interface GroupMsgSendResultResponse { send_list?: GroupMsgSendItem[]; next_cursor?: string }

@@ -474,6 +474,22 @@ export class WecomClient {
     return this.postOnce('/cgi-bin/externalcontact/add_msg_template', body);
   }
 
+  /** Each member's task of a group message (whether they pressed send), following the cursor. */
+  getGroupmsgTask(msgid: string): Promise<Api.GroupMsgTaskItem[]> {
+    return this.collect('/cgi-bin/externalcontact/get_groupmsg_task', (cursor) => ({ msgid, limit: 1000, ...(cursor ? { cursor } : {}) }),
+      (page: Api.GroupMsgTaskResponse) => page.task_list);
+  }
+
+  /** Per-customer outcome of one member's task, following the cursor. */
+  getGroupmsgSendResult(msgid: string, userid: string): Promise<Api.GroupMsgSendItem[]> {
+    return this.collect('/cgi-bin/externalcontact/get_groupmsg_send_result', (cursor) => ({ msgid, userid, limit: 1000, ...(cursor ? { cursor } : {}) }),
+      (page: Api.GroupMsgSendResultResponse) => page.send_list);
+  }
+
+  async cancelGroupmsgSend(msgid: string): Promise<void> {
+    await this.postOnce('/cgi-bin/externalcontact/cancel_groupmsg_send', { msgid });
+  }
+
   // ── paging ────────────────────────────────────────────────────────────────────────────────────────
 
   /** Every item of a POST cursor API: `body(cursor)` per page ('' first), `items(page)` picked and joined. */

@@ -176,6 +176,41 @@ describe('admin console in a browser', () => {
     await screenshot(console_, 'console-conflicts-1366');
   });
 
+  it('builds a campaign audience with a count per step, sends it, and shows the report; materials reach the sidebar', async () => {
+    await console_.goto(`${world.t.url}/admin/campaigns`);
+    const form = console_.locator('[data-test="campaign-form"]');
+    await form.waitFor();
+    await form.locator('input').first().fill('VIP 回馈');
+    await pick(console_, '[data-test="campaign-form"] .el-select >> nth=0', 'VIP');
+    // The count after each step follows the form: one VIP customer in the sandbox company.
+    await console_.locator('[data-test="audience-steps"]', { hasText: '企业标签 1' }).waitFor();
+    await form.locator('textarea').fill('VIP 专享礼遇');
+    await console_.getByRole('button', { name: '保存草稿' }).click();
+    const detail = console_.locator('[data-test="campaign-detail"]');
+    await detail.locator('[data-test="campaign-preview"] .el-table__row', { hasText: '王芳' }).waitFor();
+    await screenshot(console_, 'console-campaign-preview-1366');
+    await console_.getByRole('button', { name: '立即发送' }).click();
+    const reported = detail.locator('[data-test="campaign-report"] .el-table__row');
+    for (let attempt = 0; attempt < 30 && (await reported.count()) === 0; attempt++) {
+      await console_.getByRole('button', { name: '刷新结果' }).click();
+      await reported.first().waitFor({ timeout: 1_000 }).catch(() => undefined);
+    }
+    expect(await reported.first().textContent()).toMatch(/1/);
+    expect(await detail.locator('[data-test="campaign-touches"]').textContent()).toContain('VIP');
+    await screenshot(console_, 'console-campaign-report-1366');
+
+    const material = await world.admin.post('/api/material-library', { kind: 'text', title: '门店营业时间', content: { text: '每天 10:00–22:00' }, tagGroupIds: [world.groups['客户等级']] });
+    expect(material.status).toBe(201);
+    await console_.goto(`${world.t.url}/admin/materials`);
+    await console_.locator('[data-test="materials-table"] .el-table__row', { hasText: '门店营业时间' }).waitFor();
+    await screenshot(console_, 'console-materials-1366');
+    const sidebar = await sidebarAs('wangfang');
+    await sidebar.locator('[data-test="materials"] [data-test="material"]', { hasText: '门店营业时间' }).waitFor();
+    // Outside WeCom's client nothing can be sent into a chat.
+    expect(await sidebar.locator('[data-test="material"] button').first().isDisabled()).toBe(true);
+    await sidebar.context().close();
+  }, 90_000);
+
   it('raised no page errors', () => {
     expect(errors.flat()).toEqual([]);
   });

@@ -1,6 +1,8 @@
 // Group messaging to customers (群发): add_msg_template creates one task per sending member;
 // members "press send" through POST /sim/groupmsg/send, and the result APIs report per member and
 // per customer. Customer groups (chat_type "group") get tasks without customers: groups are not simulated.
+// Limits as WeCom states them: ≤ 10,000 external_userid per call, ≤ 9 attachments, text ≤ 4,000 bytes,
+// and a customer receives at most 4 group messages per natural month (later ones: status 3).
 import express from 'express';
 import type { Router } from 'express';
 import { z } from 'zod';
@@ -9,15 +11,27 @@ import type { SimContext } from '../context.ts';
 import type { FollowRelation, GroupMsg, GroupMsgTask } from '../state.ts';
 import { body, page, parse, wecom } from './common.ts';
 
+const MAX_CUSTOMERS_PER_TEMPLATE = 10_000;
+
+/** The attachment shapes WeCom accepts (the same as welcome messages). */
+const attachmentSchema = z.discriminatedUnion('msgtype', [
+  z.object({ msgtype: z.literal('image'), image: z.object({ media_id: z.string().min(1).optional(), pic_url: z.string().url().optional() })
+    .refine((i) => i.media_id !== undefined || i.pic_url !== undefined, 'image needs media_id or pic_url') }),
+  z.object({ msgtype: z.literal('link'), link: z.object({ title: z.string().min(1).max(128), url: z.string().url(), picurl: z.string().optional(), desc: z.string().max(512).optional() }) }),
+  z.object({ msgtype: z.literal('miniprogram'), miniprogram: z.object({ title: z.string().min(1).max(64), pic_media_id: z.string().min(1), appid: z.string().min(1), page: z.string().min(1) }) }),
+  z.object({ msgtype: z.literal('video'), video: z.object({ media_id: z.string().min(1) }) }),
+  z.object({ msgtype: z.literal('file'), file: z.object({ media_id: z.string().min(1) }) }),
+]);
+
 const templateSchema = z.object({
   chat_type: z.enum(['single', 'group']).default('single'),
-  external_userid: z.array(z.string()).default([]),
+  external_userid: z.array(z.string()).max(MAX_CUSTOMERS_PER_TEMPLATE).default([]),
   chat_id_list: z.array(z.string()).default([]),
   tag_filter: z.object({ group_list: z.array(z.object({ tag_list: z.array(z.string()) })).default([]) }).optional(),
   sender: z.string().optional(),
   allow_select: z.boolean().optional(),
-  text: z.object({ content: z.string().max(4000) }).optional(),
-  attachments: z.array(z.record(z.string(), z.unknown())).max(9).default([]),
+  text: z.object({ content: z.string().refine((c) => Buffer.byteLength(c, 'utf8') <= 4000, 'text.content is over 4000 bytes') }).optional(),
+  attachments: z.array(attachmentSchema).max(9).default([]),
 });
 
 export function groupMessagesRouter(ctx: SimContext): Router {
@@ -73,6 +87,12 @@ export function groupMessagesRouter(ctx: SimContext): Router {
       tasks,
     });
     return { fail_list: failList, msgid };
+  }));
+
+  // Stops a task: members can no longer send it; what was sent stays sent.
+  router.post('/externalcontact/cancel_groupmsg_send', wecom(ctx, (req) => {
+    const input = parse(z.object({ msgid: z.string().min(1) }), body(req));
+    message(input.msgid).canceled = true;
   }));
 
   router.post('/externalcontact/get_groupmsg_list_v2', wecom(ctx, (req) => {

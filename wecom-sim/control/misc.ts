@@ -29,6 +29,26 @@ function qrSvg(configId: string, state: string): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 25 28" width="250" height="280"><rect width="25" height="28" fill="#fff"/><g fill="#000">${cells}</g><text x="12.5" y="26.5" font-size="1.6" text-anchor="middle">${label}</text></svg>`;
 }
 
+/** WeCom: one corp may send a customer at most 4 group messages per natural month. */
+const MONTHLY_GROUP_MESSAGES = 4;
+
+/** The natural month (China time, UTC+8) of a Unix time, as `YYYY-MM`. */
+function chinaMonth(unixSeconds: number): string {
+  return new Date((unixSeconds + 8 * 3600) * 1000).toISOString().slice(0, 7);
+}
+
+/** Group messages a customer received in the natural month of `now`. */
+function receivedThisMonth(ctx: SimContext, externalUserId: string, now: number): number {
+  const month = chinaMonth(now);
+  let n = 0;
+  for (const msg of ctx.corp.groupMsgs) {
+    for (const task of msg.tasks) {
+      for (const c of task.customers) if (c.external_userid === externalUserId && c.status === 1 && c.send_time !== undefined && chinaMonth(c.send_time) === month) n++;
+    }
+  }
+  return n;
+}
+
 export function miscControlRouter(ctx: SimContext): Router {
   const router = express.Router();
 
@@ -54,15 +74,16 @@ export function miscControlRouter(ctx: SimContext): Router {
     const now = ctx.clock.now();
     const tasks = msg.tasks.filter((t) => body.userid === undefined || t.userid === body.userid);
     if (tasks.length === 0) badRequest(`no task for ${body.userid ?? 'any member'} in ${body.msgid}`);
+    if (msg.canceled) badRequest(`${body.msgid} was canceled (cancel_groupmsg_send): it can no longer be sent`);
     for (const task of tasks) {
       if (task.status === 2) continue;
       task.status = 2;
       task.send_time = now;
       for (const c of task.customers) {
-        // 1 sent; 2 no longer a customer of the sender.
+        // 1 sent; 2 no longer a customer of the sender; 3 already received this month's 4 group messages.
         const still = ctx.corp.customers.get(c.external_userid)?.follows.some((f) => f.userid === task.userid && !f.half);
-        c.status = still ? 1 : 2;
-        if (still) c.send_time = now;
+        c.status = !still ? 2 : receivedThisMonth(ctx, c.external_userid, now) >= MONTHLY_GROUP_MESSAGES ? 3 : 1;
+        if (c.status === 1) c.send_time = now;
       }
     }
     return { msgid: msg.msgid, tasks: msg.tasks.map((t) => ({ userid: t.userid, status: t.status })) };

@@ -7,7 +7,7 @@ export const adminMessages = {
     },
     menu: {
       dashboard: '概览', org: '组织架构', tags: '标签库与可见范围', explain: '解释与视角', contactWays: '渠道活码', customers: '客户',
-      departures: '离职成员', roles: '角色与权限', grants: '临时授权', exports: '导出审批', audit: '审计日志', auditReports: '审计月报', events: '失败事件', settings: '设置',
+      departures: '离职成员', roles: '角色与权限', grants: '临时授权', exports: '导出审批', campaigns: '群发活动', materials: '素材库', audit: '审计日志', auditReports: '审计月报', events: '失败事件', settings: '设置',
       groupTags: '标签', groupCustomers: '客户与归属', groupSecurity: '权限与审计', groupSystem: '系统',
     },
     sync: {
@@ -108,6 +108,25 @@ export const adminMessages = {
       maxHours: '最长授权（小时）', emergencyMinutes: '紧急授权时长（分钟）',
       fields: { relation_remarkMobiles: '手机号（备注）', relation_description: '描述', relation_remarkCorpName: '备注企业名', customer_corpName: '企业简称', customer_corpFullName: '企业全称', customer_position: '职位' },
     },
+    materials: {
+      title: '素材库', kind: '类型', kinds: { text: '文字', image: '图片', link: '链接' }, name: '标题', text: '文字内容', picUrl: '图片地址',
+      mediaId: '企业微信素材 ID（发送图片需要）', url: '链接地址', desc: '摘要', tagGroups: '绑定标签组', region: '所属区域', companyWide: '全公司',
+      create: '添加素材', created: '已添加素材', deleted: '已删除', deleteConfirm: '删除素材「{name}」？', none: '还没有素材',
+    },
+    campaigns: {
+      title: '群发活动', new: '新建群发', name: '活动名称', enterpriseTags: '① 企业标签（选出目标人群）', matchAny: '任一标签', matchAll: '全部标签',
+      personalTags: '② 我的个人标签（细分）', conditions: '③ 条件', addedSince: '添加时间不早于', owner: '负责人', department: '部门',
+      directedTags: '定向可见：只发给带这些标签的客户', directedHint: '不带其中任一标签的客户永远不会收到此活动的内容。',
+      steps: { enterprise: '企业标签', personal: '个人标签', conditions: '条件' }, text: '消息文字', imageUrl: '图片链接', linkTitle: '链接标题', linkUrl: '链接地址',
+      addImage: '添加图片', addLink: '添加链接', saveDraft: '保存草稿', created: '已保存草稿', none: '还没有群发活动', creator: '创建人', state: '状态',
+      pick: '在左侧选择一个活动查看预览、报告和触达记录。', scheduledFor: '定时', sendNowOrAt: '定时发送（留空立即发送）', schedule: '定时发送', sendNow: '立即发送',
+      cancel: '取消活动', refresh: '刷新结果', preview: '各成员预览', sender: '发送成员', customers: '客户数', withoutSender: '{n} 位客户没有可发送的负责人，不会收到。',
+      report: '各部门结果', targeted: '发送', delivered: '送达', failed: '失败', pending: '待成员确认', touches: '触达记录', exportCsv: '导出 CSV', customer: '客户',
+      selectedBy: '选中标签 · 层级 · 当时可见范围', layers: { enterprise: '企业标签', personal: '个人标签', directed: '定向' },
+      states: { draft: '草稿', scheduled: '已定时', sending: '发送中', sent: '已下发', canceled: '已取消', failed: '失败' },
+      touchStates: { pending: '待发送', delivered: '已送达', not_friend: '非好友', over_limit: '本月已达上限', refused: '企业微信拒绝', failed: '失败' },
+      done: { send: '已提交发送', cancel: '已取消', refresh: '已刷新' },
+    },
     dashboard: {
       title: '概览', tagUsage: '各部门标签使用', customersPerOwner: '各负责人客户数', poolSize: '公海客户数', transferOutcomes: '转接结果',
       customers: '客户', tags: '标签', members: '在职成员', failedEvents: '失败事件', noData: '暂无数据',
@@ -121,7 +140,7 @@ export const adminMessages = {
     },
     menu: {
       dashboard: 'Overview', org: 'Organization', tags: 'Tag library & visibility', explain: 'Explain & view-as', contactWays: 'Contact ways', customers: 'Customers',
-      departures: 'Departed members', roles: 'Roles & scopes', grants: 'Grants', exports: 'Exports', audit: 'Audit log', auditReports: 'Audit reports', events: 'Failed events', settings: 'Settings',
+      departures: 'Departed members', roles: 'Roles & scopes', grants: 'Grants', exports: 'Exports', campaigns: 'Group messages', materials: 'Materials', audit: 'Audit log', auditReports: 'Audit reports', events: 'Failed events', settings: 'Settings',
       groupTags: 'Tags', groupCustomers: 'Customers & ownership', groupSecurity: 'Permissions & audit', groupSystem: 'System',
     },
     sync: {
@@ -221,6 +240,25 @@ export const adminMessages = {
       exportApprovalRows: 'rows or more', exportRetentionDays: 'Days export files are kept (then deleted)', masking: 'Masked fields', maskingHint: 'Phone numbers are always masked; members who may unmask see them in full (audited).', grants: 'Time-limited grants',
       maxHours: 'Longest grant (hours)', emergencyMinutes: 'Emergency grant (minutes)',
       fields: { relation_remarkMobiles: 'Phone numbers (remark)', relation_description: 'Description', relation_remarkCorpName: 'Remark company', customer_corpName: 'Company', customer_corpFullName: 'Company full name', customer_position: 'Position' },
+    },
+    materials: {
+      title: 'Materials', kind: 'Kind', kinds: { text: 'Text', image: 'Image', link: 'Link' }, name: 'Title', text: 'Text', picUrl: 'Image URL',
+      mediaId: 'WeCom media id (needed to send an image)', url: 'URL', desc: 'Summary', tagGroups: 'Tag groups', region: 'Region', companyWide: 'Company-wide',
+      create: 'Add material', created: 'Material added', deleted: 'Deleted', deleteConfirm: 'Delete material "{name}"?', none: 'No materials yet',
+    },
+    campaigns: {
+      title: 'Group messages', new: 'New campaign', name: 'Name', enterpriseTags: '① Enterprise tags (the target group)', matchAny: 'Any tag', matchAll: 'All tags',
+      personalTags: '② My personal tags (refine)', conditions: '③ Conditions', addedSince: 'Added since', owner: 'Owner', department: 'Department',
+      directedTags: 'Directed: only customers with these tags', directedHint: 'Customers without any of these tags never receive this campaign.',
+      steps: { enterprise: 'Enterprise tags', personal: 'Personal tags', conditions: 'Conditions' }, text: 'Text', imageUrl: 'Image URL', linkTitle: 'Link title', linkUrl: 'Link URL',
+      addImage: 'Add image', addLink: 'Add link', saveDraft: 'Save draft', created: 'Draft saved', none: 'No campaigns yet', creator: 'Creator', state: 'State',
+      pick: 'Pick a campaign on the left for its preview, report and touch log.', scheduledFor: 'scheduled for', sendNowOrAt: 'Send at (empty: now)', schedule: 'Schedule', sendNow: 'Send now',
+      cancel: 'Cancel campaign', refresh: 'Refresh results', preview: 'Preview per rep', sender: 'Rep', customers: 'Customers', withoutSender: '{n} customers have no owner who can send; they will not receive it.',
+      report: 'Results per department', targeted: 'Sent', delivered: 'Delivered', failed: 'Failed', pending: 'Awaiting rep', touches: 'Touch log', exportCsv: 'Export CSV', customer: 'Customer',
+      selectedBy: 'Selecting tags · layer · visibility then', layers: { enterprise: 'enterprise', personal: 'personal', directed: 'directed' },
+      states: { draft: 'Draft', scheduled: 'Scheduled', sending: 'Sending', sent: 'Handed to reps', canceled: 'Canceled', failed: 'Failed' },
+      touchStates: { pending: 'Pending', delivered: 'Delivered', not_friend: 'Not a contact', over_limit: 'Monthly limit', refused: 'Refused by WeCom', failed: 'Failed' },
+      done: { send: 'Sending started', cancel: 'Canceled', refresh: 'Refreshed' },
     },
     dashboard: {
       title: 'Overview', tagUsage: 'Tag usage by department', customersPerOwner: 'Customers per owner', poolSize: 'Customers in the pool', transferOutcomes: 'Transfer outcomes',

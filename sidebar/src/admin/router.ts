@@ -9,6 +9,8 @@ export const MENU = [
   { group: 'menu.groupCustomers', items: [
     { path: '/customers', name: 'customers', label: 'menu.customers' },
     { path: '/departures', name: 'departures', label: 'menu.departures' },
+    { path: '/campaigns', name: 'campaigns', label: 'menu.campaigns' },
+    { path: '/materials', name: 'materials', label: 'menu.materials' },
   ] },
   { group: 'menu.groupSecurity', items: [
     { path: '/org', name: 'org', label: 'menu.org' },
@@ -31,6 +33,8 @@ const routes: RouteRecordRaw[] = [
   { path: '/contact-ways', name: 'contact-ways', component: () => import('./views/ContactWaysView.vue') },
   { path: '/customers', name: 'customers', component: () => import('./views/CustomersView.vue') },
   { path: '/departures', name: 'departures', component: () => import('./views/DeparturesView.vue') },
+  { path: '/campaigns', name: 'campaigns', component: () => import('./views/CampaignsView.vue') },
+  { path: '/materials', name: 'materials', component: () => import('./views/MaterialsView.vue') },
   { path: '/org', name: 'org', component: () => import('./views/OrgView.vue') },
   { path: '/roles', name: 'roles', component: () => import('./views/RolesView.vue') },
   { path: '/grants', name: 'grants', component: () => import('./views/GrantsView.vue') },

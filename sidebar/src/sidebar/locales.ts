@@ -32,6 +32,10 @@ export const sidebarMessages = {
       renameTitle: '重命名个人标签', deleteConfirm: '删除个人标签「{name}」？它也会从你的所有客户上移除。', created: '已创建「{name}」',
       manage: '管理', done: '完成', deleted: '已删除「{name}」', renamed: '已重命名为「{name}」',
     },
+    materials: {
+      title: '素材', empty: '没有可用的素材', send: '发送', sent: '已发送「{name}」', onlyInChat: '在企业微信的客户聊天中打开侧边栏才能发送素材。',
+      kinds: { text: '文字', image: '图片', link: '链接' },
+    },
     notes: {
       title: '跟进记录', placeholder: '写下这次跟进的情况…', add: '添加记录', added: '已添加跟进记录', empty: '还没有跟进记录',
       by: '{name} · {time}',
@@ -76,6 +80,10 @@ export const sidebarMessages = {
       title: 'My personal tags', hint: 'Only you can see them', create: 'New personal tag', namePlaceholder: 'Tag name (at most 30 characters)',
       renameTitle: 'Rename personal tag', deleteConfirm: 'Delete the personal tag “{name}”? It is also removed from all your customers.', created: 'Created “{name}”',
       manage: 'Manage', done: 'Done', deleted: 'Deleted “{name}”', renamed: 'Renamed to “{name}”',
+    },
+    materials: {
+      title: 'Materials', empty: 'No materials for you', send: 'Send', sent: 'Sent "{name}"', onlyInChat: 'Open the sidebar from a customer chat in WeCom to send materials.',
+      kinds: { text: 'Text', image: 'Image', link: 'Link' },
     },
     notes: {
       title: 'Follow-up notes', placeholder: 'What happened in this follow-up…', add: 'Add note', added: 'Note added', empty: 'No notes yet',

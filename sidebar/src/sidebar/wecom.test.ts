@@ -28,7 +28,7 @@ describe('WeCom JS-SDK integration', () => {
     sdk.getCurExternalContact.mockResolvedValue({ userId: 'wmCustomer1' });
     expect(await readWecomContext()).toEqual({ entry: 'single_chat_tools', externalUserId: 'wmCustomer1' });
     const options = sdk.register.mock.calls[0]![0];
-    expect(options).toMatchObject({ corpId: 'wwcorp', agentId: 1000002, jsApiList: ['getContext', 'getCurExternalContact'] });
+    expect(options).toMatchObject({ corpId: 'wwcorp', agentId: 1000002, jsApiList: ['getContext', 'getCurExternalContact', 'sendChatMessage'] });
     // The page URL is signed without its fragment; each callback answers with its own signature.
     expect(await options.getAgentConfigSignature(`${location.origin}/sidebar/?x=1#/customer/a`)).toEqual({ timestamp: 1700000000, nonceStr: 'n0nce', signature: 'agent-signature' });
     expect(await options.getConfigSignature(`${location.origin}/sidebar/?x=1`)).toEqual({ timestamp: 1700000000, nonceStr: 'n0nce', signature: 'corp-signature' });

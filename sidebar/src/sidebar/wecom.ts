@@ -31,7 +31,7 @@ export async function readWecomContext(): Promise<WecomContext> {
   register({
     corpId: first.corpId,
     agentId: first.agentId,
-    jsApiList: ['getContext', 'getCurExternalContact'],
+    jsApiList: ['getContext', 'getCurExternalContact', 'sendChatMessage'],
     async getConfigSignature(url: string) {
       const c = await configFor(url);
       return { timestamp: c.timestamp, nonceStr: c.nonceStr, signature: c.signature };

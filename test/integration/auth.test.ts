@@ -302,7 +302,10 @@ describe('WeCom OAuth login', () => {
     const browser = await t.as('songchao');
     const good = browser.cookies.get(SESSION_COOKIE)!;
     const [id, signature] = decodeURIComponent(good).split('.');
-    for (const forged of [`${id}x.${signature}`, `${id}.${signature!.slice(0, -2)}AA`, id!, 'zhuxiaoyan', '']) {
+    // Change the signature's last two characters to something they are not (a fixed "AA" would be the
+    // real signature once in 4,096 runs).
+    const tail = signature!.slice(-2) === 'AA' ? 'BB' : 'AA';
+    for (const forged of [`${id}x.${signature}`, `${id}.${signature!.slice(0, -2)}${tail}`, id!, 'zhuxiaoyan', '']) {
       const client = apiClient(t.url);
       client.cookies.set(SESSION_COOKIE, encodeURIComponent(forged));
       expect((await client.get('/api/me')).status).toBe(401);

@@ -4,6 +4,7 @@ import { callbackRouter } from './callback/callback.route.ts';
 import { authRouter } from './auth/auth.route.ts';
 import { DomainError } from './http/domain-error.ts';
 import { errorHandler } from './http/error-handler.ts';
+import { requirePermission } from './http/guard.ts';
 import { adminAuditRouter } from './routes/admin-audit.route.ts';
 import { adminContactWaysRouter } from './routes/admin-contact-ways.route.ts';
 import { adminEventsRouter } from './routes/admin-events.route.ts';
@@ -67,10 +68,10 @@ export function createApp(ctx: AppContext): Express {
   app.use(adminDashboardRouter(ctx));
   // The built web app (sidebar/dist): /sidebar/*, /admin/* and their hashed /assets/*.
   app.use(webAppRouter(ctx));
-  app.use('/api', (req: Request) => {
+  app.use('/api', requirePermission(ctx, 'public'), (req: Request) => {
     throw new DomainError('NOT_FOUND', `no API route ${req.method} ${req.baseUrl}${req.path}`);
   });
-  app.get('/', (_req: Request, res: Response) => {
+  app.get('/', requirePermission(ctx, 'public'), (_req: Request, res: Response) => {
     res.type('text/plain').send(ctx.sandbox
       ? `WeCom tag guard (sandbox)\nsidebar: /sidebar/\nadmin console: /admin/\nhealth: /healthz\nsimulator: ${ctx.sandbox.simulatorUrl}\n`
       : 'WeCom tag guard\nsidebar: /sidebar/\nadmin console: /admin/\nhealth: /healthz\n');

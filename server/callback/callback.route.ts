@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Logger } from '../logger.ts';
 import type { Database } from '../db/database.ts';
 import type { Queues } from '../../jobs/queues.ts';
+import { signedByWecom } from '../http/guard.ts';
 import { CallbackCryptoError, decryptMessage, verifySignature, type CallbackCredentials } from '../wecom/callback-crypto.ts';
 import { CallbackFormatError, envelopeSchema, parseEvent, parseXmlRecord } from '../wecom/callback-events.ts';
 import { enqueueResync, InboxWriter, type CommitResult } from './inbox.ts';
@@ -44,7 +45,7 @@ export function callbackRouter(deps: CallbackRouteDeps): Router {
   const inbox = new InboxWriter(deps.db, deps.queues, deps.logger);
   const { logger } = deps;
 
-  router.get('/wecom/callback', (req: Request, res: Response) => {
+  router.get('/wecom/callback', signedByWecom(), (req: Request, res: Response) => {
     const query = signedQuery.extend({ echostr: z.string().min(1).max(2048) }).safeParse(req.query);
     if (!query.success) return reject(res, logger, { status: 400, reason: `verification query: ${query.error.issues[0]?.message}` });
     const { msg_signature, timestamp, nonce, echostr } = query.data;
@@ -73,7 +74,7 @@ export function callbackRouter(deps: CallbackRouteDeps): Router {
     });
   };
 
-  router.post('/wecom/callback', body, async (req: Request, res: Response) => {
+  router.post('/wecom/callback', signedByWecom(), body, async (req: Request, res: Response) => {
     const query = signedQuery.safeParse(req.query);
     if (!query.success) return reject(res, logger, { status: 400, reason: `event query: ${query.error.issues[0]?.message}` });
     if (typeof req.body !== 'string' || req.body.length === 0) return reject(res, logger, { status: 400, reason: 'empty body' });

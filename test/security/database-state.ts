@@ -23,3 +23,8 @@ export async function databaseState(db: Database): Promise<Record<string, string
 export function fillPath(path: string, value: (param: string) => string): string {
   return path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(value(name)));
 }
+
+/** The tables whose fingerprint differs between two states (for readable failures). */
+export function changedTables(before: Record<string, string>, after: Record<string, string>): string[] {
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((t) => before[t] !== after[t]).sort();
+}

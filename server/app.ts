@@ -37,7 +37,8 @@ export function createApp(ctx: AppContext): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   // The callback reads its own raw body (text, 64 KB) before any JSON parsing.
-  app.use(callbackRouter({ db: ctx.db, queues: ctx.queues, logger: ctx.logger.child({ route: 'callback' }), credentials: ctx.callbackCredentials }));
+  app.use(callbackRouter({ db: ctx.db, queues: ctx.queues, logger: ctx.logger.child({ route: 'callback' }), credentials: ctx.callbackCredentials,
+    rateLimit: { limiter: ctx.rateLimiter, perMinute: ctx.config.rateLimits.callbackPerMinute, rejectedPerMinute: ctx.config.rateLimits.callbackRejectedPerMinute } }));
   app.use(express.json({ limit: '256kb' }));
   app.use(healthRouter(ctx));
   app.use(authRouter(ctx));

@@ -88,13 +88,15 @@ export function authRouter(ctx: AppContext): Router {
     res.redirect(302, state.returnTo ?? '/sidebar/');
   });
 
-  router.post('/api/dev/login', requirePermission(ctx, 'public'), loginLimit, async (req: Request, res: Response) => {
-    if (!ctx.config.sandbox) throw new DomainError('NOT_FOUND', 'not found');
-    const body = z.object({ userid: z.string().min(1).max(64) }).parse(req.body);
-    await admitAndAudit(ctx, body.userid, 'dev_login');
-    const session = await startSession(ctx.db, req, res, body.userid, { secret, secure: isSecureRequest(req, ctx.config.publicUrl) });
-    res.json({ userid: body.userid, csrfToken: session.csrfToken });
-  });
+  // Sandbox only: outside it the route is not mounted at all (the API's 404).
+  if (ctx.config.sandbox) {
+    router.post('/api/dev/login', requirePermission(ctx, 'public'), loginLimit, async (req: Request, res: Response) => {
+      const body = z.object({ userid: z.string().min(1).max(64) }).parse(req.body);
+      await admitAndAudit(ctx, body.userid, 'dev_login');
+      const session = await startSession(ctx.db, req, res, body.userid, { secret, secure: isSecureRequest(req, ctx.config.publicUrl) });
+      res.json({ userid: body.userid, csrfToken: session.csrfToken });
+    });
+  }
 
   router.post('/api/auth/logout', requirePermission(ctx, 'public'), async (req: Request, res: Response) => {
     const session = await loadSession(ctx.db, req, secret);

@@ -4,6 +4,7 @@ import { callbackRouter } from './callback/callback.route.ts';
 import { authRouter } from './auth/auth.route.ts';
 import { DomainError } from './http/domain-error.ts';
 import { errorHandler } from './http/error-handler.ts';
+import { requirePermission } from './http/guard.ts';
 import { adminAuditRouter } from './routes/admin-audit.route.ts';
 import { adminAuditReportsRouter } from './routes/admin-audit-reports.route.ts';
 import { adminContactWaysRouter } from './routes/admin-contact-ways.route.ts';
@@ -40,7 +41,8 @@ export function createApp(ctx: AppContext): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   // The callback reads its own raw body (text, 64 KB) before any JSON parsing.
-  app.use(callbackRouter({ db: ctx.db, queues: ctx.queues, logger: ctx.logger.child({ route: 'callback' }), credentials: ctx.callbackCredentials }));
+  app.use(callbackRouter({ db: ctx.db, queues: ctx.queues, logger: ctx.logger.child({ route: 'callback' }), credentials: ctx.callbackCredentials,
+    rateLimit: { limiter: ctx.rateLimiter, perMinute: ctx.config.rateLimits.callbackPerMinute, rejectedPerMinute: ctx.config.rateLimits.callbackRejectedPerMinute } }));
   app.use(express.json({ limit: '256kb' }));
   app.use(healthRouter(ctx));
   app.use(authRouter(ctx));
@@ -75,10 +77,10 @@ export function createApp(ctx: AppContext): Express {
   app.use(materialsRouter(ctx));
   // The built web app (sidebar/dist): /sidebar/*, /admin/* and their hashed /assets/*.
   app.use(webAppRouter(ctx));
-  app.use('/api', (req: Request) => {
+  app.use('/api', requirePermission(ctx, 'public'), (req: Request) => {
     throw new DomainError('NOT_FOUND', `no API route ${req.method} ${req.baseUrl}${req.path}`);
   });
-  app.get('/', (_req: Request, res: Response) => {
+  app.get('/', requirePermission(ctx, 'public'), (_req: Request, res: Response) => {
     res.type('text/plain').send(ctx.sandbox
       ? `WeCom tag guard (sandbox)\nsidebar: /sidebar/\nadmin console: /admin/\nhealth: /healthz\nsimulator: ${ctx.sandbox.simulatorUrl}\n`
       : 'WeCom tag guard\nsidebar: /sidebar/\nadmin console: /admin/\nhealth: /healthz\n');

@@ -9,6 +9,7 @@ import { createApp } from './app.ts';
 import { openDatabase, type OpenDatabase } from './db/database.ts';
 import { settings } from './db/schema.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { RateLimiter } from './http/rate-limit.ts';
 import { startPrivateRedis, type PrivateRedis } from './runtime/private-redis.ts';
 import { sandboxConfig, sandboxCredentials } from './sandbox.ts';
 import { requestFullSync } from './services/full-sync.service.ts';
@@ -101,6 +102,7 @@ export async function startProduct(options: StartOptions): Promise<RunningProduc
       databaseKind: database.kind,
       pingDatabase: () => database.ping(),
       redis,
+      rateLimiter: new RateLimiter(redis, prefix, logger),
       queues,
       wecom,
       logger,

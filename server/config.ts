@@ -23,6 +23,9 @@ const schema = z.object({
   SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   ADMIN_USERIDS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   WECOM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(10_000),
+  LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(300),
+  CALLBACK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(200_000),
+  CALLBACK_REJECTED_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(300),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -50,6 +53,8 @@ export interface AppConfig {
   sessionSecret: string | undefined;
   adminUserIds: string[];
   wecomRateLimitPerMinute: number;
+  /** Per source address and minute; 0 = no limit (see .env.example). */
+  rateLimits: { loginPerMinute: number; callbackPerMinute: number; callbackRejectedPerMinute: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -93,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sessionSecret: e.SESSION_SECRET,
     adminUserIds: e.ADMIN_USERIDS,
     wecomRateLimitPerMinute: e.WECOM_RATE_LIMIT_PER_MINUTE,
+    rateLimits: { loginPerMinute: e.LOGIN_RATE_LIMIT_PER_MINUTE, callbackPerMinute: e.CALLBACK_RATE_LIMIT_PER_MINUTE, callbackRejectedPerMinute: e.CALLBACK_REJECTED_LIMIT_PER_MINUTE },
     logLevel: e.LOG_LEVEL,
   };
 }

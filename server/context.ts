@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { RateLimiter } from './http/rate-limit.ts';
 import type { AppConfig } from './config.ts';
 import type { Database } from './db/database.ts';
 import type { Logger } from './logger.ts';
@@ -14,6 +15,8 @@ export interface AppContext {
   databaseKind: 'pglite' | 'postgres';
   pingDatabase(): Promise<void>;
   redis: Redis;
+  /** Per-source request counters in Redis (login and callback rate limits). */
+  rateLimiter: RateLimiter;
   queues: Queues;
   wecom: WecomClient;
   logger: Logger;

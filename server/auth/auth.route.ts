@@ -6,6 +6,7 @@ import type { AppContext } from '../context.ts';
 import { oauthStates } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
 import { requirePermission } from '../http/guard.ts';
+import { limitPerAddress } from '../http/rate-limit.ts';
 import { audit } from '../services/audit.service.ts';
 import { isWecomApiError } from '../wecom/errors.ts';
 import { admitMember } from './login.service.ts';
@@ -42,8 +43,10 @@ function origin(ctx: AppContext, req: Request): string {
 export function authRouter(ctx: AppContext): Router {
   const router = Router();
   const secret = ctx.config.sessionSecret!;
+  // Logins per source address; generous, since a whole office may sign in from behind one NAT address.
+  const loginLimit = limitPerAddress(ctx.rateLimiter, 'login', ctx.config.rateLimits.loginPerMinute, 'login attempts');
 
-  router.get('/api/auth/wecom/start', requirePermission(ctx, 'public'), async (req: Request, res: Response) => {
+  router.get('/api/auth/wecom/start', requirePermission(ctx, 'public'), loginLimit, async (req: Request, res: Response) => {
     const returnTo = returnToSchema.parse(req.query.returnTo ?? '/sidebar/');
     const state = randomBytes(24).toString('base64url').replace(/[-_]/g, 'x');
     const browser = randomBytes(24).toString('base64url');
@@ -61,7 +64,7 @@ export function authRouter(ctx: AppContext): Router {
     res.redirect(302, `${authorize}?${params.toString()}#wechat_redirect`);
   });
 
-  router.get('/api/auth/wecom/callback', requirePermission(ctx, 'public'), async (req: Request, res: Response) => {
+  router.get('/api/auth/wecom/callback', requirePermission(ctx, 'public'), loginLimit, async (req: Request, res: Response) => {
     const query = z.object({ code: z.string().min(1).max(512), state: z.string().min(1).max(128) }).safeParse(req.query);
     if (!query.success) throw new DomainError('BAD_REQUEST', 'the login link is missing code or state: open the app from WeCom again');
     const browser = readCookie(req, OAUTH_COOKIE) ?? '';
@@ -85,13 +88,15 @@ export function authRouter(ctx: AppContext): Router {
     res.redirect(302, state.returnTo ?? '/sidebar/');
   });
 
-  router.post('/api/dev/login', requirePermission(ctx, 'public'), async (req: Request, res: Response) => {
-    if (!ctx.config.sandbox) throw new DomainError('NOT_FOUND', 'not found');
-    const body = z.object({ userid: z.string().min(1).max(64) }).parse(req.body);
-    await admitAndAudit(ctx, body.userid, 'dev_login');
-    const session = await startSession(ctx.db, req, res, body.userid, { secret, secure: isSecureRequest(req, ctx.config.publicUrl) });
-    res.json({ userid: body.userid, csrfToken: session.csrfToken });
-  });
+  // Sandbox only: outside it the route is not mounted at all (the API's 404).
+  if (ctx.config.sandbox) {
+    router.post('/api/dev/login', requirePermission(ctx, 'public'), loginLimit, async (req: Request, res: Response) => {
+      const body = z.object({ userid: z.string().min(1).max(64) }).parse(req.body);
+      await admitAndAudit(ctx, body.userid, 'dev_login');
+      const session = await startSession(ctx.db, req, res, body.userid, { secret, secure: isSecureRequest(req, ctx.config.publicUrl) });
+      res.json({ userid: body.userid, csrfToken: session.csrfToken });
+    });
+  }
 
   router.post('/api/auth/logout', requirePermission(ctx, 'public'), async (req: Request, res: Response) => {
     const session = await loadSession(ctx.db, req, secret);

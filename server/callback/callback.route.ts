@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Logger } from '../logger.ts';
 import type { Database } from '../db/database.ts';
 import type { Queues } from '../../jobs/queues.ts';
+import { signedByWecom } from '../http/guard.ts';
+import { sourceAddress, type RateLimiter } from '../http/rate-limit.ts';
 import { CallbackCryptoError, decryptMessage, verifySignature, type CallbackCredentials } from '../wecom/callback-crypto.ts';
 import { CallbackFormatError, envelopeSchema, parseEvent, parseXmlRecord } from '../wecom/callback-events.ts';
 import { enqueueResync, InboxWriter, type CommitResult } from './inbox.ts';
@@ -12,6 +14,8 @@ export interface CallbackRouteDeps {
   queues: Queues;
   logger: Logger;
   credentials: () => CallbackCredentials;
+  /** Per source address and minute (0 = no limit): all callbacks, and callbacks that were rejected. */
+  rateLimit?: { limiter: RateLimiter; perMinute: number; rejectedPerMinute: number };
 }
 
 const signedQuery = z.object({
@@ -22,9 +26,11 @@ const signedQuery = z.object({
 
 type Rejection = { status: number; reason: string };
 
-function reject(res: Response, logger: Logger, rejection: Rejection): void {
+function rejectAndCount(res: Response, logger: Logger, rejection: Rejection, limits?: CallbackRouteDeps['rateLimit']): void {
   // The reason is logged; the answer says only what kind of failure it was (no keys, no plaintext).
   logger.warn({ status: rejection.status, reason: rejection.reason }, 'callback rejected');
+  // WeCom's own messages are never rejected: many rejections from one address are someone else probing.
+  if (limits && limits.rejectedPerMinute > 0) void limits.limiter.increment(`callback-rejected:${sourceAddress(res.req)}`, 60_000);
   res.status(rejection.status).type('text/plain').send(rejection.status === 413 ? 'payload too large' : rejection.status === 401 ? 'unauthorized' : 'bad request');
 }
 
@@ -43,8 +49,28 @@ export function callbackRouter(deps: CallbackRouteDeps): Router {
   const router = Router();
   const inbox = new InboxWriter(deps.db, deps.queues, deps.logger);
   const { logger } = deps;
+  const limits = deps.rateLimit;
+  const reject = (res: Response, _logger: Logger, rejection: Rejection): void => rejectAndCount(res, logger, rejection, limits);
 
-  router.get('/wecom/callback', (req: Request, res: Response) => {
+  /**
+   * Per source address: a generous limit on all callbacks (WeCom delivers from a few addresses, in
+   * bursts) and a tight one on rejected callbacks. Redis down: let through (see RateLimiter).
+   */
+  const limitBySource = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    if (!limits) return next();
+    const address = sourceAddress(req);
+    const [all, rejected] = await Promise.all([
+      limits.perMinute > 0 ? limits.limiter.increment(`callback:${address}`, 60_000) : undefined,
+      limits.rejectedPerMinute > 0 ? limits.limiter.peek(`callback-rejected:${address}`) : undefined,
+    ]);
+    const over = all && all.count > limits.perMinute ? all : rejected && rejected.count >= limits.rejectedPerMinute ? rejected : undefined;
+    if (!over) return next();
+    logger.warn({ address, limit: over === all ? 'all' : 'rejected' }, 'callback rate limit reached');
+    res.status(429).set('Retry-After', String(over.retryAfterSeconds)).type('text/plain')
+      .send(`too many requests from this address: try again in ${over.retryAfterSeconds} seconds`);
+  };
+
+  router.get('/wecom/callback', signedByWecom(), limitBySource, (req: Request, res: Response) => {
     const query = signedQuery.extend({ echostr: z.string().min(1).max(2048) }).safeParse(req.query);
     if (!query.success) return reject(res, logger, { status: 400, reason: `verification query: ${query.error.issues[0]?.message}` });
     const { msg_signature, timestamp, nonce, echostr } = query.data;
@@ -73,7 +99,7 @@ export function callbackRouter(deps: CallbackRouteDeps): Router {
     });
   };
 
-  router.post('/wecom/callback', body, async (req: Request, res: Response) => {
+  router.post('/wecom/callback', signedByWecom(), limitBySource, body, async (req: Request, res: Response) => {
     const query = signedQuery.safeParse(req.query);
     if (!query.success) return reject(res, logger, { status: 400, reason: `event query: ${query.error.issues[0]?.message}` });
     if (typeof req.body !== 'string' || req.body.length === 0) return reject(res, logger, { status: 400, reason: 'empty body' });

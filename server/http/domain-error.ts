@@ -27,7 +27,8 @@ export type ErrorCode =
   | 'VISIBILITY_WIDENED'
   | 'TAG_NOT_FOUND'
   | 'TAG_NOT_ALLOWED'
-  | 'NO_RELATION';
+  | 'NO_RELATION'
+  | 'RATE_LIMITED';
 
 export const STATUS_OF: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
@@ -57,6 +58,8 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   TAG_NOT_FOUND: 404,
   TAG_NOT_ALLOWED: 403,
   NO_RELATION: 409,
+  /** Too many requests from one address; the answer carries Retry-After. */
+  RATE_LIMITED: 429,
 };
 
 export class DomainError extends Error {

@@ -14,6 +14,31 @@ import { DomainError } from './domain-error.ts';
  */
 export type RoutePermission = 'public' | 'member' | 'admin';
 
+/**
+ * What a route declares, readable from the mounted app (test/security/route-permissions.test.ts walks
+ * every route and fails on one without a declaration). `wecom-signature`: WeCom's callback, whose
+ * handler verifies the message signature itself.
+ */
+export type DeclaredPermission = RoutePermission | 'wecom-signature';
+
+const DECLARED = Symbol('declared route permission');
+type Declared = RequestHandler & { [DECLARED]?: DeclaredPermission };
+
+function declare<T extends RequestHandler>(handler: T, permission: DeclaredPermission): T {
+  (handler as Declared)[DECLARED] = permission;
+  return handler;
+}
+
+/** The permission a route handler declares, if it is a guard made by this module. */
+export function declaredPermission(handler: unknown): DeclaredPermission | undefined {
+  return typeof handler === 'function' ? (handler as Declared)[DECLARED] : undefined;
+}
+
+/** For WeCom's callback: lets every request through to a handler that checks WeCom's signature. */
+export function signedByWecom(): RequestHandler {
+  return declare((_req: Request, _res: Response, next: NextFunction) => next(), 'wecom-signature');
+}
+
 export function currentSession(res: Response): SessionInfo {
   const session = res.locals.session as SessionInfo | undefined;
   if (!session) throw new DomainError('UNAUTHENTICATED', 'log in first');
@@ -28,7 +53,7 @@ export interface PermissionOptions {
 }
 
 export function requirePermission(ctx: AppContext, permission: RoutePermission, options: PermissionOptions = {}): RequestHandler {
-  return async (req: Request, res: Response, next: NextFunction) => {
+  return declare(async (req: Request, res: Response, next: NextFunction) => {
     if (permission === 'public') return next();
     const secret = ctx.config.sessionSecret!;
     const session = await loadSession(ctx.db, req, secret);
@@ -53,5 +78,5 @@ export function requirePermission(ctx: AppContext, permission: RoutePermission, 
     }
     res.locals.session = info satisfies SessionInfo;
     next();
-  };
+  }, permission);
 }

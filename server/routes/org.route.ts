@@ -3,7 +3,6 @@ import { asc, desc, isNull } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
 import { appAdmins, departments, memberDepartments, memberManagedDepartments, memberRoles, members } from '../db/schema.ts';
-import { DomainError } from '../http/domain-error.ts';
 import { requirePermission } from '../http/guard.ts';
 import { MEMBER_ACTIVE } from '../services/org-sync.service.ts';
 
@@ -63,19 +62,21 @@ export function orgRouter(ctx: AppContext): Router {
     res.json(await readOrganization(ctx.db, ctx.config.adminUserIds));
   });
 
-  router.get('/api/dev/members', requirePermission(ctx, 'public'), async (_req: Request, res: Response) => {
-    if (!ctx.config.sandbox) throw new DomainError('NOT_FOUND', 'not found');
-    const org = await readOrganization(ctx.db, ctx.config.adminUserIds);
-    const nameOf = new Map(org.departments.map((d) => [d.id, d.name]));
-    res.json({
-      members: org.members.filter((m) => m.status === MEMBER_ACTIVE).map((m) => ({
-        userid: m.userid,
-        name: m.name,
-        position: m.position,
-        department: m.mainDepartment != null ? nameOf.get(m.mainDepartment) ?? null : null,
-        roles: m.roles,
-      })),
+  // Sandbox only: outside it the route is not mounted at all.
+  if (ctx.config.sandbox) {
+    router.get('/api/dev/members', requirePermission(ctx, 'public'), async (_req: Request, res: Response) => {
+      const org = await readOrganization(ctx.db, ctx.config.adminUserIds);
+      const nameOf = new Map(org.departments.map((d) => [d.id, d.name]));
+      res.json({
+        members: org.members.filter((m) => m.status === MEMBER_ACTIVE).map((m) => ({
+          userid: m.userid,
+          name: m.name,
+          position: m.position,
+          department: m.mainDepartment != null ? nameOf.get(m.mainDepartment) ?? null : null,
+          roles: m.roles,
+        })),
+      });
     });
-  });
+  }
   return router;
 }

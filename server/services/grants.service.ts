@@ -60,6 +60,15 @@ async function denied(ctx: AppContext, actor: string, action: string, grantId: s
   throw new DomainError('FORBIDDEN', reason);
 }
 
+/**
+ * A member who can see nothing of a grant (not its requester, approver, an admin, nor a member who
+ * holds the access it asks for) gets the answer a missing grant gets: grant ids are no oracle.
+ */
+async function hidden(ctx: AppContext, actor: string, action: string, grantId: string): Promise<never> {
+  await ctx.db.transaction((tx) => audit(tx, { actor, action, subjectType: 'grant', subjectId: grantId, outcome: 'denied', details: { reason: 'not_visible' } }));
+  throw new DomainError('NOT_FOUND', `no grant ${grantId}`);
+}
+
 export async function requestGrant(ctx: AppContext, requester: string, input: GrantRequest): Promise<GrantRow> {
   const settings = await readGrantSettings(ctx.db);
   const max = input.emergency ? Math.min(settings.emergencySeconds, settings.maxSeconds) : settings.maxSeconds;
@@ -131,7 +140,7 @@ export async function decideGrant(ctx: AppContext, approverId: string, id: strin
   if (grant.requester === approverId) await denied(ctx, approverId, action, id, 'you cannot decide your own request');
   if (grant.state !== 'requested') throw new DomainError('CONFLICT', `this grant is ${grant.state}, not waiting for a decision`);
   const approver = await loadAccessSubject(ctx.db, approverId, ctx.config.adminUserIds);
-  if (!(await holdsGrantedAccess(ctx.db, approver, grant))) await denied(ctx, approverId, action, id, 'only a member who holds this access may decide on it');
+  if (!(await holdsGrantedAccess(ctx.db, approver, grant))) await hidden(ctx, approverId, action, id);
   return ctx.db.transaction(async (tx) => {
     const now = new Date();
     const set = decision === 'approve'
@@ -149,7 +158,11 @@ export async function decideGrant(ctx: AppContext, approverId: string, id: strin
 export async function revokeGrant(ctx: AppContext, actor: string, id: string): Promise<GrantRow> {
   const grant = await grantFor(ctx.db, id);
   const allowed = grant.requester === actor || grant.approver === actor || (await isAdmin(ctx.db, actor, ctx.config.adminUserIds));
-  if (!allowed) await denied(ctx, actor, 'grant.revoked', id, 'only the requester, the approver or an admin may revoke a grant');
+  if (!allowed) {
+    const holder = await holdsGrantedAccess(ctx.db, await loadAccessSubject(ctx.db, actor, ctx.config.adminUserIds), grant);
+    if (!holder) await hidden(ctx, actor, 'grant.revoked', id);
+    await denied(ctx, actor, 'grant.revoked', id, 'only the requester, the approver or an admin may revoke a grant');
+  }
   if (grant.state !== 'active' && grant.state !== 'requested') throw new DomainError('CONFLICT', `this grant is already ${grant.state}`);
   return ctx.db.transaction(async (tx) => {
     const now = new Date();

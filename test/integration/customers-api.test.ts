@@ -237,7 +237,8 @@ describe('grants', () => {
     expect((await call(south, 'south', 'GET', detail('wmAlpha'))).status).toBe(404);
 
     expect((await south.post(`/api/grants/${id}/approve`)).status).toBe(403);
-    expect((await repb.post(`/api/grants/${id}/approve`)).status).toBe(403);
+    // A non-holder cannot see the request at all: the same 404 as a missing grant.
+    expect((await repb.post(`/api/grants/${id}/approve`)).status).toBe(404);
     expect((await repb.get('/api/grants')).body.toDecide).toEqual([]);
     expect((await east.get('/api/grants')).body.toDecide.map((g: { id: string }) => g.id)).toEqual([id]);
 

@@ -103,7 +103,10 @@ export function apiClient(baseUrl: string): ApiClient {
 export async function startTestProduct(options: TestProductOptions = {}): Promise<TestProduct> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wtg-product-'));
   const database = await openTestDatabase(options.database ?? 'pglite');
-  const config = loadConfig({ SANDBOX: '1', REDIS_URL: inject('redisUrl'), DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...options.env });
+  const config = loadConfig({ SANDBOX: '1', REDIS_URL: inject('redisUrl'), DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent',
+    // Tests sign in and send hostile callbacks far more often than people and WeCom do; the limits are
+    // tested on their own (test/security/rate-limits.test.ts).
+    LOGIN_RATE_LIMIT_PER_MINUTE: '0', CALLBACK_REJECTED_LIMIT_PER_MINUTE: '0', ...options.env });
   const product = await startProduct({
     config,
     role: 'all',

@@ -44,8 +44,8 @@ export async function renameMember(tx: Queryable, from: string, to: string): Pro
   ];
   // Personal tags are keyed by (member, name): a name both ids have keeps the new id's tag, and the
   // relations that carried the old one carry the new one instead.
-  await run(sql`insert into relation_tags (external_userid, userid, tag_id, kind, added_at)
-    select rt.external_userid, rt.userid, n.id, rt.kind, rt.added_at
+  await run(sql`insert into relation_tags (external_userid, userid, tag_id, kind, created_at)
+    select rt.external_userid, rt.userid, n.id, rt.kind, rt.created_at
     from relation_tags rt join personal_tags o on o.id = rt.tag_id and o.userid = ${f}
     join personal_tags n on n.userid = ${t} and n.name = o.name
     on conflict do nothing`);

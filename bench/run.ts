@@ -10,4 +10,5 @@ process.exit(await runBenchmarks([
   ['callback ingest', callbackIngestBenchmark],
   ['end to end', endToEndBenchmark],
   ['tag policy', (await import('./tag-policy.bench.ts')).tagPolicyBenchmark],
+  ['customer import', (await import('./customer-import.bench.ts')).customerImportBenchmark],
 ]));

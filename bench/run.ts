@@ -14,4 +14,5 @@ process.exit(await runBenchmarks([
   ['customer list', async () => ({ name: 'customer list', ok: true, summary: (await (await import('./customer-list.bench.ts')).customerListBenchmark()).summary })],
   ['QR add → tags', (await import('./qr-auto-tagging.bench.ts')).qrAutoTaggingBenchmark],
   ['audience count', (await import('./audience-count.bench.ts')).audienceCountBenchmark],
+  ['customer import', (await import('./customer-import.bench.ts')).customerImportBenchmark],
 ]));

@@ -4,13 +4,15 @@ import type { Database, Tx } from '../server/db/database.ts';
 import { inboxEvents, transferFailures } from '../server/db/schema.ts';
 import type { Logger } from '../server/logger.ts';
 import { startContactWayRules, type ContactWayRulesRun } from '../server/services/auto-tagging.service.ts';
-import { applyCustomerSnapshot } from '../server/services/customer-sync.service.ts';
+import { applyCustomerSnapshot, customerLockSql } from '../server/services/customer-sync.service.ts';
+import { rowsOf } from '../server/services/customer-filter.ts';
 import { markMemberLeft, syncOrganization, upsertMember } from '../server/services/org-sync.service.ts';
 import { syncCorpTagsChanged, syncStrategyTags } from '../server/services/tag-library-sync.service.ts';
 import type { WecomClient } from '../server/wecom/client.ts';
 import { isTransient, isWecomApiError } from '../server/wecom/errors.ts';
-import { CallbackFormatError, parseEvent, type ExternalContactEvent } from '../server/wecom/callback-events.ts';
-import type { ExternalContactDetail } from '../server/wecom/api-types.ts';
+import { CallbackFormatError, parseEvent, type ContactChangeEvent, type ExternalContactEvent } from '../server/wecom/callback-events.ts';
+import { renameMember } from '../server/services/member-rename.service.ts';
+import type { ExternalContactDetail, WecomUser } from '../server/wecom/api-types.ts';
 import type { EventJobData, Queues } from './queues.ts';
 import type { TagPolicy } from '../server/policy/tag-policy.ts';
 import { enforceClientEdit } from '../server/services/tag-enforcement.service.ts';
@@ -48,16 +50,19 @@ export function eventProcessor(deps: EventJobDeps) {
       const parsed = parseEvent(row.payload);
       let apply: (tx: Tx) => Promise<number[]> = async () => [];
       let contactWay: ContactWayRulesRun | null = null;
+      let customerLock: string | undefined;
       if (parsed.kind === 'external_contact') {
-        const detail = await fetchCustomer(deps.wecom, parsed.event.ExternalUserID);
+        const event = parsed.event;
+        const detail = await fetchCustomer(deps.wecom, event.ExternalUserID);
         // Auto-tagging: an add through a contact way (its State) runs that contact way's rules; the
         // welcome message is queued right here, the rest inside the inbox transaction below.
-        const rules = await startContactWayRules(deps, parsed.event, detail, { id: inboxId, receivedAt: row.receivedAt });
+        const rules = await startContactWayRules(deps, event, detail, { id: inboxId, receivedAt: row.receivedAt });
         contactWay = rules;
-        // Read before the transaction: the policy cache queries through the pool.
-        const policy = await deps.policy.policy();
-        const view = await deps.policy.view(parsed.event.UserID);
-        apply = (tx) => applyExternalContactEvent(tx, parsed.event, detail, inboxId, { policy, view }, rules);
+        // Only an edit is checked against the editing member's use audience; the policy is read
+        // before the transaction (the cache queries through the pool).
+        const policy = event.ChangeType === 'edit_external_contact' ? { policy: await deps.policy.policy(), view: await deps.policy.view(event.UserID) } : undefined;
+        customerLock = event.ExternalUserID;
+        apply = (tx) => applyExternalContactEvent(tx, event, detail, inboxId, policy, rules);
       } else if (parsed.kind === 'external_tag') {
         // Tag-library syncs are idempotent and read WeCom in several steps, so they run before the
         // inbox transaction; a retry simply syncs again.
@@ -65,16 +70,17 @@ export function eventProcessor(deps: EventJobDeps) {
         if (strategyId) await syncStrategyTags(deps.db, deps.wecom, strategyId);
         else await syncCorpTagsChanged(deps.db, deps.wecom, { changeType: parsed.event.ChangeType, id: parsed.event.Id, tagType: parsed.event.TagType });
       } else if (parsed.kind === 'contact') {
-        await applyContactChange(deps, parsed.event.ChangeType, parsed.event.UserID);
+        apply = await prepareContactChange(deps, parsed.event);
       }
       const writes = await deps.db.transaction(async (tx) => {
-        const [locked] = await tx.select({ status: inboxEvents.status }).from(inboxEvents).where(eq(inboxEvents.id, inboxId)).for('update');
-        if (locked?.status !== 'pending') return undefined;
-        const queued = await apply(tx);
-        await tx.update(inboxEvents)
-          .set({ status: parsed.kind === 'unhandled' ? 'ignored' : 'done', processedAt: sql`now()`, attempts: sql`${inboxEvents.attempts} + 1`, lastError: null })
-          .where(eq(inboxEvents.id, inboxId));
-        return queued;
+        // One statement claims the event (row-locked, still pending) and marks it finished, and takes
+        // the customer's lock; if applying fails, the transaction rolls the status back to pending.
+        const claimed = await rowsOf<{ id: number }>(tx, sql`update inbox_events
+          set status = ${parsed.kind === 'unhandled' ? 'ignored' : 'done'}, processed_at = now(), attempts = attempts + 1, last_error = null
+          where id = ${inboxId} and status = 'pending'
+          returning id${customerLock ? sql`, ${customerLockSql(customerLock)} is null as locked` : sql``}`);
+        if (claimed.length === 0) return undefined;
+        return apply(tx);
       });
       // Writes recorded in the transaction are queued after it commits (the sweep catches a failure).
       for (const writeId of writes ?? []) await enqueueWrite(deps.queues, writeId);
@@ -134,7 +140,7 @@ export async function fetchCustomer(wecom: WecomClient, externalUserId: string):
 
 async function applyExternalContactEvent(
   tx: Tx, event: ExternalContactEvent, detail: ExternalContactDetail | null, inboxId: number,
-  policy: { policy: TagPolicy; view: MemberTagView },
+  policy: { policy: TagPolicy; view: MemberTagView } | undefined,
   contactWay: ContactWayRulesRun | null,
 ): Promise<number[]> {
   if (event.ChangeType === 'transfer_fail') {
@@ -143,36 +149,51 @@ async function applyExternalContactEvent(
     await recordTransferFailure(tx, { externalUserId: event.ExternalUserID, takeoverUserid: event.UserID, reason: event.FailReason, inboxEventId: inboxId });
   }
   await contactWay?.beforeSnapshot(tx);
+  const isAdd = event.ChangeType === 'add_external_contact' || event.ChangeType === 'add_half_external_contact';
+  // A new relation restarts the pool clock; an edit does when the owner made it (written with the customer row).
+  const activity = isAdd ? { all: true as const } : event.ChangeType === 'edit_external_contact' ? { ownedBy: event.UserID } : undefined;
   const result = await applyCustomerSnapshot(tx, event.ExternalUserID, detail, {
     changeType: event.ChangeType,
     userid: event.UserID,
     source: event.ChangeType === 'del_external_contact' ? event.Source : undefined,
     inboxEventId: inboxId,
-  });
+  }, { locked: true, ...(activity ? { activity } : {}) });
   await contactWay?.apply(tx, detail);
-  await recordActivityFromEvent(tx, event.ChangeType, event.ExternalUserID, event.UserID);
+  // Without a snapshot no customer row was written: the clock restarts on its own.
+  if (!detail) await recordActivityFromEvent(tx, event.ChangeType, event.ExternalUserID, event.UserID);
   const diff = result.diffs.get(event.UserID);
-  if (event.ChangeType === 'edit_external_contact' && diff?.added.length) {
+  if (event.ChangeType === 'edit_external_contact' && diff?.added.length && policy) {
     return enforceClientEdit(tx, policy.policy, policy.view, { externalUserId: event.ExternalUserID, userid: event.UserID, added: diff.added, inboxEventId: inboxId });
   }
   return [];
 }
 
-async function applyContactChange(deps: EventJobDeps, changeType: string, userid: string | undefined): Promise<void> {
+/**
+ * Reads what a contact change needs from WeCom (outside any transaction) and returns the local change,
+ * applied inside the inbox transaction: a member written as WeCom reports them, a member who left,
+ * or a userid changed in WeCom (update_user with NewUserID), moved everywhere before the write.
+ */
+async function prepareContactChange(deps: EventJobDeps, event: ContactChangeEvent): Promise<(tx: Tx) => Promise<number[]>> {
+  const { ChangeType: changeType, UserID: userid } = event;
+  const none = async (): Promise<number[]> => [];
   if (changeType.endsWith('_party')) {
     await syncOrganization(deps.db, deps.wecom);
-    return;
+    return none;
   }
-  if (!userid) return;
-  if (changeType === 'delete_user') {
-    await markMemberLeft(deps.db, userid);
-    return;
-  }
+  if (!userid) return none;
+  if (changeType === 'delete_user') return async (tx) => { await markMemberLeft(tx, userid); return []; };
+  const renamedTo = changeType === 'update_user' && event.NewUserID && event.NewUserID !== userid ? event.NewUserID : undefined;
+  const current = renamedTo ?? userid;
+  let user: WecomUser | undefined;
   try {
-    const user = await deps.wecom.getUser(userid);
-    await deps.db.transaction((tx) => upsertMember(tx, user));
+    user = await deps.wecom.getUser(current);
   } catch (error) {
-    if (isWecomApiError(error) && MEMBER_GONE.has(error.errcode)) await markMemberLeft(deps.db, userid);
-    else throw error;
+    if (!(isWecomApiError(error) && MEMBER_GONE.has(error.errcode))) throw error;
   }
+  return async (tx) => {
+    if (renamedTo) await renameMember(tx, userid, renamedTo);
+    if (user) await upsertMember(tx, user);
+    else await markMemberLeft(tx, current);
+    return [];
+  };
 }

@@ -7,8 +7,10 @@ import type { CallbackConfig, SimClock } from './state.ts';
 import { randomBytes } from 'node:crypto';
 
 export interface CallbackEvent {
-  Event: 'change_external_contact' | 'change_external_tag';
+  Event: 'change_external_contact' | 'change_external_tag' | 'change_contact';
   ChangeType: string;
+  /** change_contact update_user: the member's new userid, when it changed. */
+  NewUserID?: string;
   FailReason?: string;
   UserID?: string;
   ExternalUserID?: string;
@@ -22,7 +24,7 @@ export interface CallbackEvent {
 
 /** Field order follows the samples in wecom-api.md §3. */
 const FIELD_ORDER: (keyof CallbackEvent)[] = [
-  'Id', 'TagType', 'StrategyId', 'ChangeType', 'FailReason', 'UserID', 'ExternalUserID', 'State', 'WelcomeCode', 'Source',
+  'Id', 'TagType', 'StrategyId', 'ChangeType', 'FailReason', 'UserID', 'NewUserID', 'ExternalUserID', 'State', 'WelcomeCode', 'Source',
 ];
 
 export interface DeliveryAttempt {

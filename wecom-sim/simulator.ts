@@ -21,6 +21,8 @@ import { customersControlRouter } from './control/customers.ts';
 import { adminTagsControlRouter } from './control/admin-tags.ts';
 import { observeControlRouter } from './control/observe.ts';
 import { miscControlRouter } from './control/misc.ts';
+import { membersControlRouter } from './control/members.ts';
+import { bulkControlRouter } from './control/bulk.ts';
 import { errorBody } from './errors.ts';
 
 export function createContext(options: ResolvedOptions): SimContext {
@@ -83,6 +85,8 @@ export function createApp(ctx: SimContext): Express {
     adminTagsControlRouter(ctx),
     observeControlRouter(ctx),
     miscControlRouter(ctx),
+    membersControlRouter(ctx),
+    bulkControlRouter(ctx),
   ]) {
     sim.use(router);
   }

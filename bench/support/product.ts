@@ -20,7 +20,20 @@ export interface BenchProductOptions {
   eventConcurrency?: number;
 }
 
+/** Where the product finds the shared parts (a child process gets these on its command line). */
+export interface BenchTargets {
+  simulatorUrl: string;
+  redisUrl: string;
+}
+
 export async function startBenchProduct(infra: BenchInfra, options: BenchProductOptions): Promise<RunningProduct> {
+  const product = await startBenchProductAt({ simulatorUrl: infra.simulator.url, redisUrl: infra.redisUrl }, options);
+  const stop = infra.cleanup.add(`product (${options.role}, ${options.redisPrefix})`, () => product.stop());
+  return { ...product, stop };
+}
+
+/** Starts the product without registering its cleanup (a child process stops it when its parent goes). */
+export async function startBenchProductAt(targets: BenchTargets, options: BenchProductOptions): Promise<RunningProduct> {
   const c = options.credentials;
   const config = loadConfig({
     SANDBOX: '0',
@@ -32,15 +45,15 @@ export async function startBenchProduct(infra: BenchInfra, options: BenchProduct
     SESSION_SECRET: c.sessionSecret,
     // Only used for OAuth redirects, which the benchmarks do not exercise.
     PUBLIC_URL: 'http://127.0.0.1',
-    WECOM_API_BASE: infra.simulator.url,
-    REDIS_URL: infra.redisUrl,
+    WECOM_API_BASE: targets.simulatorUrl,
+    REDIS_URL: targets.redisUrl,
     DATA_DIR: options.dataDir,
     PORT: '0',
     LOG_LEVEL: (process.env.BENCH_LOG_LEVEL ?? 'silent'),
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
   });
   const eventConcurrency = options.eventConcurrency ?? (process.env.BENCH_EVENT_CONCURRENCY ? Number(process.env.BENCH_EVENT_CONCURRENCY) : undefined);
-  const product = await startProduct({
+  return startProduct({
     config,
     role: options.role,
     redisPrefix: options.redisPrefix,
@@ -49,8 +62,6 @@ export async function startBenchProduct(infra: BenchInfra, options: BenchProduct
     // BENCH_EVENT_CONCURRENCY tries another worker concurrency than the product's default (8).
     ...(eventConcurrency ? { eventConcurrency } : {}),
   });
-  const stop = infra.cleanup.add(`product (${options.role}, ${options.redisPrefix})`, () => product.stop());
-  return { ...product, stop };
 }
 
 export const productDataDir = (infra: BenchInfra, name: string): string => join(infra.root, name);

@@ -1,10 +1,11 @@
 import { Router, type Request, type Response } from 'express';
-import { and, desc, eq, gte, like, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, like, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { auditLog } from '../db/schema.ts';
 import { requirePermission } from '../http/guard.ts';
 import { verifyAuditChain } from '../services/audit.service.ts';
+import { userIdsOfMember } from '../services/member-rename.service.ts';
 
 const auditQuery = z.object({
   actor: z.string().min(1).max(64).optional(),
@@ -28,7 +29,8 @@ export function adminAuditRouter(ctx: AppContext): Router {
   router.get('/api/admin/audit', admin, async (req: Request, res: Response) => {
     const q = auditQuery.parse(req.query);
     const where: SQL[] = [];
-    if (q.actor) where.push(eq(auditLog.actor, q.actor));
+    // A member whose userid changed in WeCom is found under every userid they had (entries are never rewritten).
+    if (q.actor) where.push(inArray(auditLog.actor, await userIdsOfMember(ctx.db, q.actor)));
     if (q.customer) where.push(and(eq(auditLog.subjectType, 'customer'), eq(auditLog.subjectId, q.customer))!);
     if (q.action) where.push(q.action.endsWith('.*') ? like(auditLog.action, `${q.action.slice(0, -1).replace(/_/g, '\\_')}%`) : eq(auditLog.action, q.action));
     if (q.outcome) where.push(eq(auditLog.outcome, q.outcome));

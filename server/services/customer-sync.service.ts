@@ -1,11 +1,14 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
-import { customers, followRelations } from '../db/schema.ts';
 import { assignMissingOwners } from './ownership.service.ts';
-import type { ExternalContact, ExternalContactDetail, FollowUser } from '../wecom/api-types.ts';
+import type { ExternalContactDetail, FollowUser } from '../wecom/api-types.ts';
+import { relationKey, type RelationTag, type TagDiff } from './relation-tags.ts';
 import {
-  loadRelationTags, personalTagId, relationKey, replaceRelationTags, strategyTagIds, type RelationTag, type TagDiff,
-} from './relation-tags.ts';
+  customerDiffers, customerValues, endRelations, personalTagIds, personalTagKey, readCustomerState, relationDiffers, relationValues,
+  tagDiff, writeActiveRelations, writeCustomers, writeRelationTagChanges, type ActivityMark, type RelationEnd, type RelationTagChange, type RelationValues,
+} from './customer-rows.ts';
+
+export { customerValues, relationValues } from './customer-rows.ts';
 
 /** What caused a re-sync: the callback's change type and member, when it came from a callback. */
 export interface SyncTrigger {
@@ -16,6 +19,13 @@ export interface SyncTrigger {
   inboxEventId?: number;
 }
 
+export interface SnapshotOptions {
+  /** The caller already holds this customer's lock (customerLockSql) in this transaction. */
+  locked?: boolean;
+  /** Restart the pool clock: a new relation counts for anyone, an edit only when its member owns the customer. */
+  activity?: ActivityMark;
+}
+
 export interface CustomerSyncResult {
   relationsActive: number;
   relationsEnded: number;
@@ -24,71 +34,9 @@ export interface CustomerSyncResult {
   diffs: Map<string, TagDiff>;
 }
 
-export function customerValues(contact: ExternalContact) {
-  return {
-    externalUserId: contact.external_userid,
-    name: contact.name ?? '',
-    type: contact.type ?? 1,
-    avatar: contact.avatar ?? null,
-    gender: contact.gender ?? 0,
-    corpName: contact.corp_name ?? null,
-    corpFullName: contact.corp_full_name ?? null,
-    position: contact.position ?? null,
-    unionid: contact.unionid ?? null,
-  };
-}
-
-/** Inserts or updates a customer, touching the row only when a field actually changed. */
-export async function upsertCustomer(db: Queryable, contact: ExternalContact): Promise<void> {
-  const values = customerValues(contact);
-  await db.insert(customers).values(values).onConflictDoUpdate({
-    target: customers.externalUserId,
-    set: {
-      name: sql`excluded.name`, type: sql`excluded.type`, avatar: sql`excluded.avatar`, gender: sql`excluded.gender`,
-      corpName: sql`excluded.corp_name`, corpFullName: sql`excluded.corp_full_name`, position: sql`excluded.position`,
-      unionid: sql`excluded.unionid`, updatedAt: sql`now()`,
-    },
-    setWhere: sql`(${customers.name}, ${customers.type}, ${customers.avatar}, ${customers.gender}, ${customers.corpName}, ${customers.corpFullName}, ${customers.position}, ${customers.unionid})
-      is distinct from (excluded.name, excluded.type, excluded.avatar, excluded.gender, excluded.corp_name, excluded.corp_full_name, excluded.position, excluded.unionid)`,
-  });
-}
-
-export function relationValues(externalUserId: string, follow: Omit<FollowUser, 'tags'>) {
-  return {
-    externalUserId,
-    userid: follow.userid,
-    remark: follow.remark ?? null,
-    description: follow.description ?? null,
-    addedAt: follow.createtime ?? null,
-    addWay: follow.add_way ?? null,
-    state: follow.state ?? null,
-    operUserid: follow.oper_userid ?? null,
-    remarkCorpName: follow.remark_corp_name ?? null,
-    remarkMobiles: (follow.remark_mobiles ?? []).filter((m) => m !== ''),
-  };
-}
-
-/** Upserts a relation as active (re-activating an ended one), changing the row only when needed. */
-export async function upsertActiveRelation(db: Queryable, values: ReturnType<typeof relationValues>): Promise<void> {
-  await db.insert(followRelations).values({ ...values, status: 'active' }).onConflictDoUpdate({
-    target: [followRelations.externalUserId, followRelations.userid],
-    set: {
-      remark: sql`excluded.remark`, description: sql`excluded.description`, addedAt: sql`excluded.added_at`,
-      addWay: sql`excluded.add_way`, state: sql`excluded.state`, operUserid: sql`excluded.oper_userid`,
-      remarkCorpName: sql`excluded.remark_corp_name`, remarkMobiles: sql`excluded.remark_mobiles`,
-      status: 'active', endedAt: null, endReason: null, updatedAt: sql`now()`,
-    },
-    setWhere: sql`(${followRelations.remark}, ${followRelations.description}, ${followRelations.addedAt}, ${followRelations.addWay}, ${followRelations.state}, ${followRelations.operUserid}, ${followRelations.remarkCorpName}, ${followRelations.remarkMobiles}, ${followRelations.status})
-      is distinct from (excluded.remark, excluded.description, excluded.added_at, excluded.add_way, excluded.state, excluded.oper_userid, excluded.remark_corp_name, excluded.remark_mobiles, 'active')`,
-  });
-}
-
-export async function endRelation(db: Queryable, externalUserId: string, userid: string, reason: string): Promise<boolean> {
-  const ended = await db.update(followRelations)
-    .set({ status: 'ended', endedAt: sql`now()`, endReason: reason, updatedAt: sql`now()` })
-    .where(and(eq(followRelations.externalUserId, externalUserId), eq(followRelations.userid, userid), eq(followRelations.status, 'active')))
-    .returning({ userid: followRelations.userid });
-  return ended.length > 0;
+/** The per-customer lock every snapshot takes (an expression, so a caller can fold it into a statement). */
+export function customerLockSql(externalUserId: string) {
+  return sql`pg_advisory_xact_lock(hashtext(${'customer:' + externalUserId}))`;
 }
 
 function endReasonFor(trigger: SyncTrigger, userid: string): string {
@@ -101,65 +49,77 @@ function endReasonFor(trigger: SyncTrigger, userid: string): string {
 
 /**
  * Makes local state equal to WeCom's view of one customer (`detail`; null when WeCom reports no
- * relation left). Idempotent: applying the same snapshot twice changes nothing the second time.
- * Must run inside a transaction; serialised per customer with an advisory lock.
+ * relation left). Idempotent: applying the same snapshot twice changes nothing the second time (and
+ * issues no write at all). Must run inside a transaction; serialised per customer with an advisory
+ * lock. After the lock, one statement reads the customer, its relations and tags; each kind of write
+ * is then one statement, skipped when nothing of that kind differs.
  */
 export async function applyCustomerSnapshot(
   tx: Queryable,
   externalUserId: string,
   detail: ExternalContactDetail | null,
   trigger: SyncTrigger,
+  options: SnapshotOptions = {},
 ): Promise<CustomerSyncResult> {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'customer:' + externalUserId}))`);
+  if (!options.locked) await tx.execute(sql`select ${customerLockSql(externalUserId)}`);
   const result: CustomerSyncResult = { relationsActive: 0, relationsEnded: 0, tagChanges: 0, diffs: new Map() };
-  const existing = await tx.select().from(followRelations).where(eq(followRelations.externalUserId, externalUserId));
-  const byUser = new Map(existing.map((r) => [r.userid, r]));
+  const follows = detail?.follow_user ?? [];
+  const local = await readCustomerState(tx, [externalUserId], follows.flatMap((f) => (f.tags ?? []).flatMap((t) => (t.type !== 2 && t.tag_id ? [t.tag_id] : []))));
+  const existing = [...local.relations.values()];
   const present = new Set<string>();
+  const ends: RelationEnd[] = [];
 
   if (detail) {
-    await upsertCustomer(tx, detail.external_contact);
-    const currentTags = await loadRelationTags(tx, [externalUserId]);
-    const ruleGroupIds = await strategyTagIds(tx, detail.follow_user.flatMap((f) => (f.tags ?? []).flatMap((t) => (t.tag_id ? [t.tag_id] : []))));
-    for (const follow of detail.follow_user) {
+    const customer = customerValues(detail.external_contact);
+    const before = local.customers.get(externalUserId);
+    // The pool clock restarts on any add, and on an edit by the customer's owner (as read under the lock).
+    const restarts = options.activity !== undefined && ('all' in options.activity || before?.ownerUserid === options.activity.ownedBy);
+    if (customerDiffers(before, customer) || restarts) await writeCustomers(tx, [customer], restarts ? options.activity : undefined);
+    // Which of WeCom's relations are applied: a del_follow_user ends its own, a one-way relation (the
+    // customer deleted the member; WeCom still lists it) stays ended until the pair is added again.
+    const applied: FollowUser[] = [];
+    for (const follow of follows) {
       present.add(follow.userid);
-      const local = byUser.get(follow.userid);
+      const relation = local.relations.get(relationKey(externalUserId, follow.userid));
       const isReAdd = trigger.userid === follow.userid && (trigger.changeType === 'add_external_contact' || trigger.changeType === 'add_half_external_contact');
-      // The customer deleted the member: WeCom keeps a one-way relation and still lists it, so it stays
-      // ended until the pair is added again (a new add event, or a new createtime).
-      const oneWay = local?.status === 'ended' && local.endReason === 'customer_deleted' && local.addedAt === follow.createtime && !isReAdd;
-      if (trigger.changeType === 'del_follow_user' && trigger.userid === follow.userid) {
-        if (await endRelation(tx, externalUserId, follow.userid, 'customer_deleted')) result.relationsEnded++;
-        continue;
-      }
-      if (oneWay) continue;
-      await upsertActiveRelation(tx, relationValues(externalUserId, follow));
-      result.relationsActive++;
-      const wanted: RelationTag[] = [];
-      for (const tag of follow.tags ?? []) {
-        if (tag.type === 2 || !tag.tag_id) {
-          wanted.push({ tagId: await personalTagId(tx, follow.userid, tag.tag_name, tag.group_name), kind: 'personal' });
-        } else {
-          wanted.push({ tagId: tag.tag_id, kind: tag.type === 3 || ruleGroupIds.has(tag.tag_id) ? 'strategy' : 'corp' });
-        }
-      }
-      const diff = await replaceRelationTags(tx, { externalUserId, userid: follow.userid }, currentTags.get(relationKey(externalUserId, follow.userid)) ?? [], dedupe(wanted), ['corp', 'strategy', 'personal'], { source: trigger.inboxEventId ? 'callback' : 'sync', inboxEventId: trigger.inboxEventId });
-      result.tagChanges += diff.added.length + diff.removed.length;
-      if (diff.added.length || diff.removed.length) result.diffs.set(follow.userid, diff);
+      const oneWay = relation?.status === 'ended' && relation.endReason === 'customer_deleted' && relation.addedAt === follow.createtime && !isReAdd;
+      if (trigger.changeType === 'del_follow_user' && trigger.userid === follow.userid) ends.push({ externalUserId, userid: follow.userid, reason: 'customer_deleted' });
+      else if (!oneWay) applied.push(follow);
     }
-    // The first member to add a customer becomes its owner when it has none. Only an add, or a
-    // customer with no active relation until now, can be ownerless here: other events skip the query.
+    const personal = await personalTagIds(tx, applied.flatMap((f) => (f.tags ?? [])
+      .filter((t) => t.type === 2 || !t.tag_id).map((t) => ({ userid: f.userid, name: t.tag_name, groupName: t.group_name }))));
+    const relationWrites: RelationValues[] = [];
+    const tagChanges: RelationTagChange[] = [];
+    for (const follow of applied) {
+      const key = relationKey(externalUserId, follow.userid);
+      const values = relationValues(externalUserId, follow);
+      if (relationDiffers(local.relations.get(key), values)) relationWrites.push(values);
+      result.relationsActive++;
+      const wanted = new Map<string, RelationTag>();
+      for (const tag of follow.tags ?? []) {
+        const personalId = tag.type === 2 || !tag.tag_id ? personal.get(personalTagKey(follow.userid, tag.tag_name)) : undefined;
+        if (personalId) wanted.set(personalId, { tagId: personalId, kind: 'personal' });
+        else if (tag.tag_id && tag.type !== 2) wanted.set(tag.tag_id, { tagId: tag.tag_id, kind: tag.type === 3 || local.strategyTagIds.has(tag.tag_id) ? 'strategy' : 'corp' });
+      }
+      const diff = tagDiff(local.tags.get(key) ?? [], [...wanted.values()], ['corp', 'strategy', 'personal']);
+      result.tagChanges += diff.added.length + diff.removed.length;
+      if (diff.added.length || diff.removed.length) {
+        result.diffs.set(follow.userid, diff);
+        tagChanges.push({ externalUserId, userid: follow.userid, ...diff });
+      }
+    }
+    await writeActiveRelations(tx, relationWrites);
+    await writeRelationTagChanges(tx, tagChanges, { source: trigger.inboxEventId ? 'callback' : 'sync', inboxEventId: trigger.inboxEventId });
+    // The first member to add a customer becomes its owner when it has none (and is not in the pool).
+    // Only a customer read without an owner can need one: the others skip the statement.
     const adder = trigger.changeType === 'add_external_contact' || trigger.changeType === 'add_half_external_contact' ? trigger.userid : undefined;
-    if (adder || existing.every((r) => r.status !== 'active')) await assignMissingOwners(tx, [externalUserId], adder);
+    const ownerless = !before || (before.ownerUserid === null && !before.inPool);
+    if (ownerless && result.relationsActive > 0) await assignMissingOwners(tx, [externalUserId], adder);
   }
   for (const relation of existing) {
     if (relation.status !== 'active' || present.has(relation.userid)) continue;
-    if (await endRelation(tx, externalUserId, relation.userid, endReasonFor(trigger, relation.userid))) result.relationsEnded++;
+    ends.push({ externalUserId, userid: relation.userid, reason: endReasonFor(trigger, relation.userid) });
   }
+  result.relationsEnded = (await endRelations(tx, ends)).size;
   return result;
-}
-
-function dedupe(list: RelationTag[]): RelationTag[] {
-  const seen = new Map<string, RelationTag>();
-  for (const tag of list) seen.set(tag.tagId, tag);
-  return [...seen.values()];
 }

@@ -115,7 +115,7 @@ export function callbackRequests(keys: CallbackKeys): fc.Arbitrary<FuzzRequest> 
       let encrypt: string;
       if (how === 'flipped bytes') {
         const bytes = Buffer.from(encryptMessage(keys.aesKey, xml, 'wxNOTTHECORP00000'), 'base64');
-        for (const p of positions) bytes[p % bytes.length] ^= 1 + (p % 255);
+        for (const p of positions) bytes[p % bytes.length] = bytes[p % bytes.length]! ^ (1 + (p % 255));
         encrypt = bytes.toString('base64');
       } else if (how === 'random bytes') encrypt = Buffer.from(random).toString('base64');
       else if (how === 'not base64') encrypt = `${encryptMessage(keys.aesKey, xml, keys.corpId).slice(0, 40)}!*~%`;

@@ -10,6 +10,7 @@ process.exit(await runBenchmarks([
   ['callback ingest', callbackIngestBenchmark],
   ['end to end', endToEndBenchmark],
   ['tag policy', (await import('./tag-policy.bench.ts')).tagPolicyBenchmark],
+  ['worker scaling', (await import('./worker-scaling.bench.ts')).workerScalingBenchmark],
   ['sidebar load', (await import('./sidebar-load.bench.ts')).sidebarLoadBenchmark],
   // Runs only when BENCH_SOAK_MINUTES is set (10 for the target run).
   ['soak', (await import('./soak.bench.ts')).soakBenchmark],

@@ -15,4 +15,8 @@ process.exit(await runBenchmarks([
   ['QR add → tags', (await import('./qr-auto-tagging.bench.ts')).qrAutoTaggingBenchmark],
   ['audience count', (await import('./audience-count.bench.ts')).audienceCountBenchmark],
   ['customer import', (await import('./customer-import.bench.ts')).customerImportBenchmark],
+  ['worker scaling', (await import('./worker-scaling.bench.ts')).workerScalingBenchmark],
+  ['sidebar load', (await import('./sidebar-load.bench.ts')).sidebarLoadBenchmark],
+  // Runs only when BENCH_SOAK_MINUTES is set (10 for the target run).
+  ['soak', (await import('./soak.bench.ts')).soakBenchmark],
 ]));

@@ -34,6 +34,7 @@ export const commonMessages = {
       viewAsBanner: '正在以 {name} 的身份只读查看', endViewAs: '结束查看',
       signInTitle: '选择成员登录（沙箱）', signInHint: '沙箱模式下用成员选择代替企业微信登录。', signIn: '登录',
       openInWecom: '请在企业微信中打开此页面。', member: '成员', pickMember: '选择成员', redirecting: '正在通过企业微信登录…',
+      wecomLogin: '通过企业微信登录', wecomLoginHint: '沙箱中由模拟器扮演企业微信的授权页。', loginRefused: '企业微信登录未成功，请重新打开应用。',
     },
   },
   en: {
@@ -68,6 +69,7 @@ export const commonMessages = {
       viewAsBanner: 'Viewing as {name}, read-only', endViewAs: 'End view-as',
       signInTitle: 'Sign in as a member (sandbox)', signInHint: 'In sandbox mode a member picker stands in for the WeCom login.', signIn: 'Sign in',
       openInWecom: 'Open this page from WeCom.', member: 'Member', pickMember: 'Pick a member', redirecting: 'Signing in with WeCom…',
+      wecomLogin: 'Sign in with WeCom', wecomLoginHint: 'In the sandbox the simulator plays WeCom\'s authorize page.', loginRefused: 'The WeCom login did not succeed; open the app again.',
     },
   },
 };

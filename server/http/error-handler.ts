@@ -9,7 +9,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     if (res.headersSent) return;
     if (error instanceof DomainError) {
-      res.status(STATUS_OF[error.code]).json({ error: { code: error.code, message: error.message, ...error.details, ...(error.reason ? { reason: error.reason } : {}) } });
+      res.status(STATUS_OF[error.code]).json({ error: { code: error.code, message: error.message, ...(error.reason ? { reason: error.reason } : {}), ...error.details } });
       return;
     }
     if (error instanceof ZodError) {

@@ -1,6 +1,6 @@
 import { asc, desc, eq, isNull } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
-import { personalTags, strategies, tagFolders, tagGroups, tags } from '../db/schema.ts';
+import { members, personalTags, strategies, tagFolders, tagGroups, tags } from '../db/schema.ts';
 import type { Reason } from '../http/reason.ts';
 import type { TagPolicy } from '../policy/tag-policy.ts';
 import type { MemberTagView } from './tag-policy.service.ts';
@@ -30,6 +30,9 @@ export async function memberTagTree(db: Database, policy: TagPolicy, view: Membe
   const tagRows = await db.select().from(tags).where(isNull(tags.deletedAt)).orderBy(desc(tags.order), asc(tags.name));
   const strategyRows = await db.select({ id: strategies.strategyId, name: strategies.name }).from(strategies).where(isNull(strategies.deletedAt));
   const strategyName = new Map(strategyRows.map((s) => [s.id, s.name]));
+  // Lock reasons name the member as colleagues know them.
+  const [self] = await db.select({ name: members.name }).from(members).where(eq(members.userid, view.member.userid));
+  const nameOf = (userid: string): string => (userid === view.member.userid ? self?.name ?? userid : userid);
 
   const groups = new Map<string, GroupNode>();
   for (const group of groupRows) {
@@ -46,7 +49,7 @@ export async function memberTagTree(db: Database, policy: TagPolicy, view: Membe
     const usable = view.use.has(tag.tagId);
     const leaf: TagLeaf = { id: tag.tagId, name: tag.name, kind: group.kind, usable };
     if (!usable) {
-      const locked = policy.lockReason(view.member, tag.tagId);
+      const locked = policy.lockReason(view.member, tag.tagId, nameOf);
       leaf.lockedReason = locked.text;
       leaf.lock = locked.reason;
     }

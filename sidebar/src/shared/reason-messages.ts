@@ -90,6 +90,13 @@ export const reasonMessages = {
       tag_not_usable: '{members} 没有标签「{tag}」的使用权限：通过他们添加的客户不会打上此标签。',
       owner_department_empty: '部门「{department}」没有在职成员可轮流分配：将由添加客户的成员担任负责人。',
     },
+    ownership: {
+      customers_refused: '未做任何修改：{notFound} 位客户不存在或不在你的范围内，{notAllowed} 位客户你无权{action}。',
+      member_outside_scope: '未做任何修改：{member} 不是你管理范围内的在职成员。',
+      department_empty_in_scope: '未做任何修改：部门 {department} 在你的管理范围内没有在职成员。',
+      departures_not_allowed: '离职成员的客户由管理员和部门负责人处理（你没有分配客户的权限）。',
+      not_left: '{member} 尚未离职：请用“分配负责人”或“转接”。',
+    },
     session: {
       csrf: '页面已过期，请刷新后重试。',
       admins_only: '只有管理员可以这样做。',
@@ -195,6 +202,13 @@ export const reasonMessages = {
       rule_group_range: 'Rule-group tag “{tag}” belongs to rule group “{strategy}”, whose range excludes {members}: customers who add them will not get it.',
       tag_not_usable: '{members} may not use tag “{tag}”: customers who add them will not get it.',
       owner_department_empty: 'Department {department} has no active member to rotate ownership over: the adding member will own the customer.',
+    },
+    ownership: {
+      customers_refused: 'Nothing changed: {notFound} customer(s) not found among yours, {notAllowed} you may not {action}.',
+      member_outside_scope: 'Nothing changed: {member} is not an active member inside your scope.',
+      department_empty_in_scope: 'Nothing changed: department {department} has no active member inside your scope.',
+      departures_not_allowed: 'Departures are for admins and managers (you may not assign customers).',
+      not_left: '{member} has not left the company: use assign or transfer instead.',
     },
     session: {
       csrf: 'This page is out of date; reload it and try again.',

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { oauthStates } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+import { reason } from '../http/reason.ts';
 import { requirePermission } from '../http/guard.ts';
 import { limitPerAddress } from '../http/rate-limit.ts';
 import { audit } from '../services/audit.service.ts';
@@ -30,6 +31,13 @@ async function admitAndAudit(ctx: AppContext, userid: string, method: 'wecom_oau
     throw error;
   }
   await ctx.db.transaction((tx) => audit(tx, { actor: userid, action: 'auth.login', subjectType: 'member', subjectId: userid, outcome: 'allowed', details: { method } }));
+}
+
+/** The return path with `?loginError=<code>` before its fragment (the pages use hash routing). */
+export function withLoginError(returnTo: string, code: string): string {
+  const [path = '/sidebar/', ...fragment] = returnTo.split('#');
+  const separator = path.includes('?') ? '&' : '?';
+  return `${path}${separator}loginError=${encodeURIComponent(code)}${fragment.length ? `#${fragment.join('#')}` : ''}`;
 }
 
 function origin(ctx: AppContext, req: Request): string {
@@ -66,23 +74,33 @@ export function authRouter(ctx: AppContext): Router {
 
   router.get('/api/auth/wecom/callback', requirePermission(ctx, 'public'), loginLimit, async (req: Request, res: Response) => {
     const query = z.object({ code: z.string().min(1).max(512), state: z.string().min(1).max(128) }).safeParse(req.query);
-    if (!query.success) throw new DomainError('BAD_REQUEST', 'the login link is missing code or state: open the app from WeCom again');
+    if (!query.success) throw new DomainError('BAD_REQUEST', 'the login link is missing code or state: open the app from WeCom again', undefined, reason('login.link_incomplete'));
     const browser = readCookie(req, OAUTH_COOKIE) ?? '';
     // Single use: the row is deleted by the same statement that checks it.
     const [state] = await ctx.db.delete(oauthStates)
       .where(and(eq(oauthStates.stateHash, hashOf(query.data.state)), eq(oauthStates.browserHash, hashOf(browser)), gt(oauthStates.expiresAt, sql`now()`)))
       .returning();
     res.clearCookie(OAUTH_COOKIE, { path: '/' });
-    if (!state) throw new DomainError('OAUTH_STATE', 'this login link is expired, already used, or was started in another browser: open the app from WeCom again');
+    if (!state) throw new DomainError('OAUTH_STATE', 'this login link is expired, already used, or was started in another browser: open the app from WeCom again', undefined, reason('login.link_invalid'));
     let userid: string | undefined;
     try {
       userid = (await ctx.wecom.getUserInfoByCode(query.data.code)).userid;
     } catch (error) {
-      if (isWecomApiError(error) && error.errcode === 40029) throw new DomainError('OAUTH_STATE', 'the WeCom login code is invalid or expired: open the app from WeCom again');
+      if (isWecomApiError(error) && error.errcode === 40029) throw new DomainError('OAUTH_STATE', 'the WeCom login code is invalid or expired: open the app from WeCom again', undefined, reason('login.code_invalid'));
       throw error;
     }
-    if (!userid) throw new DomainError('MEMBER_NOT_VISIBLE', 'only members of this company can sign in');
-    await admitAndAudit(ctx, userid, 'wecom_oauth');
+    if (!userid) throw new DomainError('MEMBER_NOT_VISIBLE', 'only members of this company can sign in', undefined, reason('login.not_member'));
+    try {
+      await admitAndAudit(ctx, userid, 'wecom_oauth');
+    } catch (error) {
+      // A browser that followed WeCom's redirect goes back to the page it came from, which says why in
+      // the member's language; API clients get the JSON error as usual.
+      if (error instanceof DomainError && req.accepts(['json', 'html']) === 'html') {
+        res.redirect(302, withLoginError(state.returnTo ?? '/sidebar/', error.reason?.code ?? error.code));
+        return;
+      }
+      throw error;
+    }
     await startSession(ctx.db, req, res, userid, { secret, secure: isSecureRequest(req, ctx.config.publicUrl) });
     ctx.logger.info({ userid }, 'member logged in with WeCom OAuth');
     res.redirect(302, state.returnTo ?? '/sidebar/');

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import { members } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+import { reason } from '../http/reason.ts';
 import { MEMBER_ACTIVE, MEMBER_LEFT, upsertMember } from '../services/org-sync.service.ts';
 import { isWecomApiError } from '../wecom/errors.ts';
 
@@ -21,11 +22,11 @@ export async function admitMember(ctx: AppContext, userid: string): Promise<void
       member = { status: user.status };
     } catch (error) {
       if (isWecomApiError(error) && NOT_VISIBLE.has(error.errcode)) {
-        throw new DomainError('MEMBER_NOT_VISIBLE', 'this member is not in the app\'s visible range in WeCom; ask an admin to add them to the app');
+        throw new DomainError('MEMBER_NOT_VISIBLE', 'this member is not in the app\'s visible range in WeCom; ask an admin to add them to the app', undefined, reason('login.not_visible'));
       }
       throw error;
     }
   }
-  if (member.status === MEMBER_LEFT) throw new DomainError('MEMBER_LEFT', 'this member has left the company and can no longer sign in');
-  if (member.status !== MEMBER_ACTIVE) throw new DomainError('MEMBER_LEFT', 'this member is disabled or not yet activated in WeCom and cannot sign in');
+  if (member.status === MEMBER_LEFT) throw new DomainError('MEMBER_LEFT', 'this member has left the company and can no longer sign in', undefined, reason('login.left'));
+  if (member.status !== MEMBER_ACTIVE) throw new DomainError('MEMBER_LEFT', 'this member is disabled or not yet activated in WeCom and cannot sign in', undefined, reason('login.inactive'));
 }

@@ -1,3 +1,5 @@
+import type { Reason } from './reason.ts';
+
 /**
  * Domain errors carry a code; one middleware (error-handler.ts) maps codes to HTTP statuses, so
  * handlers throw and never build error responses themselves.
@@ -64,7 +66,11 @@ export const STATUS_OF: Record<ErrorCode, number> = {
 
 export class DomainError extends Error {
   override name = 'DomainError';
-  constructor(readonly code: ErrorCode, message: string, readonly details?: Record<string, unknown>) {
+  /**
+   * `message` is English for API clients; `reason` (a stable code with parameters, see reason.ts)
+   * lets the web app say the same in the member's language.
+   */
+  constructor(readonly code: ErrorCode, message: string, readonly details?: Record<string, unknown>, readonly reason?: Reason) {
     super(message);
   }
 }

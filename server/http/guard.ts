@@ -6,6 +6,7 @@ import { csrfMatches, loadSession, type SessionInfo } from '../auth/session.ts';
 import { isAdmin } from '../services/members.service.ts';
 import { MEMBER_ACTIVE } from '../services/org-sync.service.ts';
 import { DomainError } from './domain-error.ts';
+import { reason } from './reason.ts';
 
 /**
  * Every route states who may call it. `public` needs nothing; `member` a live session of a member
@@ -60,17 +61,17 @@ export function requirePermission(ctx: AppContext, permission: RoutePermission, 
     if (!session) throw new DomainError('UNAUTHENTICATED', 'not logged in, or the session expired: open the app from WeCom again');
     const [member] = await ctx.db.select({ status: members.status }).from(members).where(eq(members.userid, session.userid));
     // Left (5), disabled (2) or not activated (4): access ends at once.
-    if (!member || member.status !== MEMBER_ACTIVE) throw new DomainError('UNAUTHENTICATED', 'this member is no longer active in WeCom; access has ended');
+    if (!member || member.status !== MEMBER_ACTIVE) throw new DomainError('UNAUTHENTICATED', 'this member is no longer active in WeCom; access has ended', undefined, reason('session.member_inactive'));
     if (!SAFE_METHODS.has(req.method) && !csrfMatches(req.get('x-csrf-token'), session)) {
-      throw new DomainError('FORBIDDEN', 'missing or wrong X-CSRF-Token header: read csrfToken from GET /api/me');
+      throw new DomainError('FORBIDDEN', 'missing or wrong X-CSRF-Token header: read csrfToken from GET /api/me', undefined, reason('session.csrf'));
     }
     if (permission === 'admin' && !(await isAdmin(ctx.db, session.userid, ctx.config.adminUserIds))) {
-      throw new DomainError('FORBIDDEN', 'admins only');
+      throw new DomainError('FORBIDDEN', 'admins only', undefined, reason('session.admins_only'));
     }
     const { viewAsUserid, ...info } = session;
     if (viewAsUserid && !options.endsViewAs) {
       // View-as: an admin reads member routes exactly as that member would; nothing can be changed.
-      if (!SAFE_METHODS.has(req.method)) throw new DomainError('FORBIDDEN', `read-only: you are viewing as ${viewAsUserid}; end view-as to make changes`);
+      if (!SAFE_METHODS.has(req.method)) throw new DomainError('FORBIDDEN', `read-only: you are viewing as ${viewAsUserid}; end view-as to make changes`, undefined, reason('session.read_only'));
       if (permission === 'member') {
         res.locals.session = { ...info, userid: viewAsUserid, viewAs: true } satisfies SessionInfo;
         return next();

@@ -14,6 +14,7 @@
  * - Personal tags are not in the tree: only their owner sees and uses them.
  */
 import type { AudienceGrants, PolicyNodeType, RuleMode } from '../db/schema.ts';
+import { reason, type Reason, type ReasonParam } from '../http/reason.ts';
 
 export interface PolicyDepartment { id: number; name: string; parentId: number | null }
 export interface PolicyFolder { id: number; name: string; parentId: number | null }
@@ -60,7 +61,10 @@ export interface Explanation {
   use: boolean;
   steps: ExplainStep[];
   strategy?: { strategyId: number; name: string; inRange: boolean };
+  /** English, for API clients. */
   because: string[];
+  /** The same lines as codes with parameters (same order), for the web app to word in its language. */
+  reasons: Reason[];
 }
 
 export interface Decision { see: boolean; use: boolean }
@@ -307,9 +311,10 @@ export class TagPolicy {
 
   explain(member: PolicyMember, tagId: string, memberName: (userid: string) => string = (u) => u): Explanation {
     const tag = this.tags.get(tagId);
-    if (!tag) return { tagId, see: false, use: false, steps: [], because: [`Tag ${tagId} does not exist (or was deleted).`] };
+    if (!tag) return { tagId, see: false, use: false, steps: [], because: [`Tag ${tagId} does not exist (or was deleted).`], reasons: [reason('explain.tag_missing', { tagId })] };
     const steps: ExplainStep[] = [];
     const because: string[] = [];
+    const reasons: Reason[] = [];
     const who = memberName(member.userid);
     for (const node of this.pathOf('tag', tagId)) {
       const rule = this.rules.get(nodeKey(node.type, node.id));
@@ -321,11 +326,22 @@ export class TagPolicy {
       const useMatches = this.matches(rule.use, member);
       steps.push({ node, rule: true, mode: rule.mode, see: { allowed: seeMatches.length > 0, matches: seeMatches }, use: { allowed: useMatches.length > 0, matches: useMatches } });
       const label = `${node.type} "${node.name}"`;
-      if (seeMatches.length) because.push(`${label} lets ${who} see it: ${seeMatches.map((m) => this.describeMatch(m, who)).join('; ')}.`);
-      else because.push(`${label} has a rule whose see audience does not include ${who} (${this.describeAudience(rule.see)}).`);
+      const at = { nodeType: node.type, node: node.name, member: who };
       if (seeMatches.length) {
-        if (useMatches.length) because.push(`${label} lets ${who} use it: ${useMatches.map((m) => this.describeMatch(m, who)).join('; ')}.`);
-        else because.push(`${label} lets ${who} see but not use it (use audience: ${this.describeAudience(rule.use)}).`);
+        because.push(`${label} lets ${who} see it: ${seeMatches.map((m) => this.describeMatch(m, who)).join('; ')}.`);
+        reasons.push(reason('explain.rule_sees', { ...at, matches: seeMatches.map((m) => this.matchParam(m)) }));
+      } else {
+        because.push(`${label} has a rule whose see audience does not include ${who} (${this.describeAudience(rule.see)}).`);
+        reasons.push(reason('explain.rule_not_see', { ...at, audience: this.audienceParam(rule.see) }));
+      }
+      if (seeMatches.length) {
+        if (useMatches.length) {
+          because.push(`${label} lets ${who} use it: ${useMatches.map((m) => this.describeMatch(m, who)).join('; ')}.`);
+          reasons.push(reason('explain.rule_uses', { ...at, matches: useMatches.map((m) => this.matchParam(m)) }));
+        } else {
+          because.push(`${label} lets ${who} see but not use it (use audience: ${this.describeAudience(rule.use)}).`);
+          reasons.push(reason('explain.rule_see_not_use', { ...at, audience: this.audienceParam(rule.use) }));
+        }
       }
     }
     const decision = this.decide(member, tagId);
@@ -337,9 +353,42 @@ export class TagPolicy {
       because.push(inRange
         ? `It is a rule-group tag of "${strategy.name}" and ${who} is inside that rule group's range.`
         : `It is a rule-group tag of "${strategy.name}" and ${who} is outside that rule group's range, so WeCom does not let them see or use it.`);
+      reasons.push(reason(inRange ? 'explain.strategy_in_range' : 'explain.strategy_out_of_range', { strategy: strategy.name, member: who }));
     }
-    if (steps.every((s) => !s.rule) && tag.strategyId == null) because.push('No rule applies on its path, so everyone may see and use it (WeCom\'s default).');
-    return { tagId, see: decision.see, use: decision.use, steps, strategy, because };
+    if (steps.every((s) => !s.rule) && tag.strategyId == null) {
+      because.push('No rule applies on its path, so everyone may see and use it (WeCom\'s default).');
+      reasons.push(reason('explain.no_rule'));
+    }
+    return { tagId, see: decision.see, use: decision.use, steps, strategy, because, reasons };
+  }
+
+  /** Why a member may see a tag but not use it (or the rule group keeps it from them), as a reason. */
+  lockReason(member: PolicyMember, tagId: string, memberName?: (userid: string) => string): { text: string; reason: Reason } {
+    const { because, reasons } = this.explain(member, tagId, memberName);
+    const index = reasons.findIndex((r) => r.code === 'explain.rule_see_not_use' || r.code === 'explain.strategy_out_of_range');
+    return index >= 0
+      ? { text: because[index]!, reason: reasons[index]! }
+      : { text: 'You may see this tag but not add or remove it.', reason: reason('tag.locked') };
+  }
+
+  /** A grant match with names, for reasons. */
+  matchParam(match: GrantMatch): ReasonParam {
+    switch (match.kind) {
+      case 'user': return { kind: 'user' };
+      case 'department': return { kind: 'department', department: this.departmentName(match.department), via: this.departmentName(match.via) };
+      case 'role': return match.department === undefined
+        ? { kind: 'role', role: match.role }
+        : { kind: 'role', role: match.role, department: this.departmentName(match.department), via: this.departmentName(match.via!) };
+    }
+  }
+
+  /** An audience with department names, for reasons (members by userid, roles by name). */
+  audienceParam(audience: AudienceGrants): ReasonParam {
+    return {
+      departments: audience.departments.map((d) => this.departmentName(d)),
+      users: [...audience.users],
+      roles: audience.roles.map((r) => ({ name: r.name, departments: (r.departments ?? []).map((d) => this.departmentName(d)) })),
+    };
   }
 
   describeMatch(match: GrantMatch, who: string): string {
@@ -374,28 +423,38 @@ export class TagPolicy {
    * grant of the organization's root department.
    */
   uncovered(child: AudienceGrants, parent: AudienceGrants, memberOf: (userid: string) => PolicyMember | undefined): string[] {
+    const extra = this.uncoveredGrants(child, parent, memberOf);
+    return [
+      ...extra.departments.map((d) => `department ${this.departmentName(d)}`),
+      ...extra.users.map((u) => `member ${u}`),
+      ...extra.roles.map((r) => (r.departments?.length ? `role ${r.name} in ${r.departments.map((d) => this.departmentName(d)).join('/')}` : `role ${r.name}`)),
+    ];
+  }
+
+  /** The grants of `child` that `parent` does not cover (see `uncovered`), as grants. */
+  uncoveredGrants(child: AudienceGrants, parent: AudienceGrants, memberOf: (userid: string) => PolicyMember | undefined): AudienceGrants {
     // A grant of the organization's root department (the one department without a parent) admits
     // every member in the tree, so it covers any role grant: members holding a role are in a
     // department (members who left hold none). Departments and named members are still checked one by
     // one: one outside the tree, or a member who left, is not admitted by the root.
     const root = this.rootDepartment();
     const rootGranted = root !== undefined && parent.departments.includes(root);
-    const problems: string[] = [];
+    const extra: AudienceGrants = { departments: [], users: [], roles: [] };
     const deptCovered = (d: number): boolean => parent.departments.some((p) => this.departmentChain(d).includes(p));
-    for (const d of child.departments) if (!deptCovered(d)) problems.push(`department ${this.departmentName(d)}`);
+    for (const d of child.departments) if (!deptCovered(d)) extra.departments.push(d);
     for (const u of child.users) {
       if (parent.users.includes(u)) continue;
       const member = memberOf(u);
-      if (!member || !this.admits(parent, member)) problems.push(`member ${u}`);
+      if (!member || !this.admits(parent, member)) extra.users.push(u);
     }
     for (const grant of child.roles) {
       if (rootGranted) continue;
       const sameRole = parent.roles.filter((r) => r.name === grant.name);
       const ok = sameRole.some((r) => !r.departments?.length)
         || (grant.departments?.length ? grant.departments.every((d) => deptCovered(d) || sameRole.some((r) => r.departments!.some((p) => this.departmentChain(d).includes(p)))) : false);
-      if (!ok) problems.push(grant.departments?.length ? `role ${grant.name} in ${grant.departments.map((d) => this.departmentName(d)).join('/')}` : `role ${grant.name}`);
+      if (!ok) extra.roles.push(grant);
     }
-    return problems;
+    return extra;
   }
 
   /**
@@ -403,19 +462,30 @@ export class TagPolicy {
    * (named). Empty when it only narrows.
    */
   validateRule(nodeType: PolicyNodeType, nodeId: string, see: AudienceGrants, use: AudienceGrants, memberOf: (userid: string) => PolicyMember | undefined): string[] {
-    const errors: string[] = [];
+    return this.ruleProblems(nodeType, nodeId, see, use, memberOf).map((p) => p.text);
+  }
+
+  /** `validateRule`'s problems, each in English and as a reason. */
+  ruleProblems(nodeType: PolicyNodeType, nodeId: string, see: AudienceGrants, use: AudienceGrants, memberOf: (userid: string) => PolicyMember | undefined): { text: string; reason: Reason }[] {
+    const problems: { text: string; reason: Reason }[] = [];
     const useExtra = this.uncovered(use, see, memberOf);
-    if (useExtra.length) errors.push(`the use audience is wider than the see audience of the same rule: ${useExtra.join(', ')}`);
+    if (useExtra.length) {
+      problems.push({ text: `the use audience is wider than the see audience of the same rule: ${useExtra.join(', ')}`, reason: reason('rule.use_wider_than_see', { grants: this.audienceParam(this.uncoveredGrants(use, see, memberOf)) }) });
+    }
     const path = this.pathOf(nodeType, nodeId);
     for (const ancestor of path.slice(0, -1)) {
       const rule = this.rules.get(nodeKey(ancestor.type, ancestor.id));
       if (!rule) continue;
       const seeExtra = this.uncovered(see, rule.see, memberOf);
-      if (seeExtra.length) errors.push(`wider than its parent ${ancestor.type} "${ancestor.name}" (see): ${seeExtra.join(', ')}`);
+      if (seeExtra.length) {
+        problems.push({ text: `wider than its parent ${ancestor.type} "${ancestor.name}" (see): ${seeExtra.join(', ')}`, reason: reason('rule.wider_than_parent', { nodeType: ancestor.type, node: ancestor.name, side: 'see', grants: this.audienceParam(this.uncoveredGrants(see, rule.see, memberOf)) }) });
+      }
       const useWider = this.uncovered(use, rule.use, memberOf);
-      if (useWider.length) errors.push(`wider than its parent ${ancestor.type} "${ancestor.name}" (use): ${useWider.join(', ')}`);
+      if (useWider.length) {
+        problems.push({ text: `wider than its parent ${ancestor.type} "${ancestor.name}" (use): ${useWider.join(', ')}`, reason: reason('rule.wider_than_parent', { nodeType: ancestor.type, node: ancestor.name, side: 'use', grants: this.audienceParam(this.uncoveredGrants(use, rule.use, memberOf)) }) });
+      }
     }
-    return errors;
+    return problems;
   }
 
   /** Rules on descendants of a node (for warnings when a parent is narrowed). */

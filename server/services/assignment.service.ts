@@ -3,6 +3,7 @@ import type { AppContext } from '../context.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { customers } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+import { reason } from '../http/reason.ts';
 import { customerScopeSql, effectiveScope, type AccessSubject, type CustomerAction } from '../policy/customer-scope.ts';
 import { audit } from './audit.service.ts';
 import { createBackgroundJob, updateBackgroundJob } from './background-jobs.service.ts';
@@ -54,7 +55,8 @@ export function deniedError(action: string, check: CustomerCheck): DomainError {
     check.notFound.length ? `no such customer among yours: ${check.notFound.join(', ')}` : '',
     check.notAllowed.length ? `you may not ${action} ${check.notAllowed.join(', ')}` : '',
   ].filter(Boolean);
-  return new DomainError(check.notAllowed.length ? 'FORBIDDEN' : 'NOT_FOUND', `nothing changed: ${parts.join('; ')}`, { notFound: check.notFound, notAllowed: check.notAllowed });
+  return new DomainError(check.notAllowed.length ? 'FORBIDDEN' : 'NOT_FOUND', `nothing changed: ${parts.join('; ')}`, { notFound: check.notFound, notAllowed: check.notAllowed },
+    reason('ownership.customers_refused', { action, notFound: check.notFound.length, notAllowed: check.notAllowed.length }));
 }
 
 export interface AssignRequest {
@@ -94,7 +96,7 @@ export async function assignCustomers(ctx: AppContext, actor: string, request: A
   const { check, ownerOk } = outcome.denied;
   await auditDeniedCustomers(ctx.db, actor, 'customer.assign', ids, { owner: request.owner, notFound: check.notFound, notAllowed: check.notAllowed, ownerOutsideScope: !ownerOk });
   if (check.notFound.length || check.notAllowed.length) throw deniedError('assign', check);
-  throw new DomainError('FORBIDDEN', `nothing changed: ${request.owner} is not an active member inside your scope`, { owner: request.owner, notFound: [], notAllowed: [] });
+  throw new DomainError('FORBIDDEN', `nothing changed: ${request.owner} is not an active member inside your scope`, { owner: request.owner, notFound: [], notAllowed: [] }, reason('ownership.member_outside_scope', { member: request.owner }));
 }
 
 export interface AssignByFilterJob {

@@ -5,6 +5,7 @@ import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
 import { contactWays, departments, members, tags, type ContactWayRules } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+import { reason, type Reason } from '../http/reason.ts';
 import type { UpdateContactWayRequest } from '../wecom/api-types.ts';
 import { isWecomApiError } from '../wecom/errors.ts';
 import { audit } from './audit.service.ts';
@@ -103,7 +104,9 @@ export type ContactWayWarningCode = 'TAG_NOT_USABLE' | 'RULE_GROUP_RANGE' | 'TAG
 
 export interface ContactWayWarning {
   code: ContactWayWarningCode;
+  /** English, for API clients; `reason` is the same as a code with parameters. */
   message: string;
+  reason: Reason;
   tagId?: string;
   members?: string[];
 }
@@ -265,11 +268,14 @@ export async function contactWayWarnings(ctx: AppContext, way: Pick<ContactWayRo
     ? await ctx.db.select({ tagId: tags.tagId, name: tags.name, deletedAt: tags.deletedAt, strategyId: tags.strategyId }).from(tags).where(inArray(tags.tagId, way.rules.tagIds))
     : [];
   const byId = new Map(tagRows.map((t) => [t.tagId, t]));
+  const named = everyone.length ? await ctx.db.select({ userid: members.userid, name: members.name }).from(members).where(inArray(members.userid, everyone)) : [];
+  const names = new Map(named.map((m) => [m.userid, m.name]));
+  const nameOf = (userid: string): string => names.get(userid) ?? userid;
   for (const tagId of way.rules.tagIds) {
     const tag = byId.get(tagId);
     const label = tag ? `"${tag.name}" (${tagId})` : tagId;
     if (!tag || tag.deletedAt) {
-      warnings.push({ code: 'TAG_DELETED', tagId, message: `tag ${label} was deleted in WeCom: it will not be applied` });
+      warnings.push({ code: 'TAG_DELETED', tagId, message: `tag ${label} was deleted in WeCom: it will not be applied`, reason: reason('contact_way.tag_deleted', { tag: tag?.name ?? tagId }) });
       continue;
     }
     const outsideRange = tag.strategyId != null ? views.filter((v) => !policy.inStrategyRange(tag.strategyId!, v.member)).map((v) => v.member.userid) : [];
@@ -278,6 +284,7 @@ export async function contactWayWarnings(ctx: AppContext, way: Pick<ContactWayRo
       warnings.push({
         code: 'RULE_GROUP_RANGE', tagId, members: outsideRange,
         message: `rule-group tag ${label} belongs to rule group "${range?.name ?? tag.strategyId}", whose range excludes ${outsideRange.join(', ')}: it will not be applied to customers who add them`,
+        reason: reason('contact_way.rule_group_range', { tag: tag.name, strategy: range?.name ?? String(tag.strategyId), members: outsideRange.map(nameOf) }),
       });
     }
     const excluded = new Set(outsideRange);
@@ -286,11 +293,12 @@ export async function contactWayWarnings(ctx: AppContext, way: Pick<ContactWayRo
       warnings.push({
         code: 'TAG_NOT_USABLE', tagId, members: notUsable,
         message: `tag ${label} is outside the use audience of ${notUsable.join(', ')} (tag policy): it will not be applied to customers who add them`,
+        reason: reason('contact_way.tag_not_usable', { tag: tag.name, members: notUsable.map(nameOf) }),
       });
     }
   }
   if (way.rules.owner.mode === 'round_robin' && (await activeMembersOfDepartments(ctx.db, [way.rules.owner.departmentId])).length === 0) {
-    warnings.push({ code: 'OWNER_DEPARTMENT_EMPTY', message: `department ${way.rules.owner.departmentId} has no active member to rotate ownership over: the adding member will own the customer` });
+    warnings.push({ code: 'OWNER_DEPARTMENT_EMPTY', message: `department ${way.rules.owner.departmentId} has no active member to rotate ownership over: the adding member will own the customer`, reason: reason('contact_way.owner_department_empty', { department: policy.departmentName(way.rules.owner.departmentId) }) });
   }
   return warnings;
 }

@@ -3,6 +3,7 @@ import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
 import { customers } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+import { reason } from '../http/reason.ts';
 import {
   CUSTOMER_ACTIONS, customerScopeKey, customerScopeSql, isCustomerAction, mergeScopes,
   type AccessSubject, type CustomerAction,
@@ -13,7 +14,7 @@ import { BUILTIN_ROLES, roleDefinitions } from './roles.service.ts';
 
 /** The one answer for a customer that does not exist and for one outside the member's view scope. */
 export const CUSTOMER_NOT_FOUND = 'no such customer among yours';
-export const customerNotFound = (): DomainError => new DomainError('NOT_FOUND', CUSTOMER_NOT_FOUND);
+export const customerNotFound = (): DomainError => new DomainError('NOT_FOUND', CUSTOMER_NOT_FOUND, undefined, reason('customer.not_found'));
 
 export interface MemberRoles {
   /** Every role the member holds: implicit (admin, manager, rep) and named by an admin. */
@@ -166,7 +167,8 @@ export async function assertCustomerAccess(ctx: AppContext, subject: AccessSubje
     details: { reason: visible ? 'action_not_allowed' : 'not_visible', ...(subject.probation ? { probation: true } : {}) },
   }));
   if (!visible) throw customerNotFound();
-  throw new DomainError('FORBIDDEN', subject.probation && action !== 'view'
+  const onProbation = subject.probation && action !== 'view';
+  throw new DomainError('FORBIDDEN', onProbation
     ? `read-only probation: you may view this customer but not ${action} it`
-    : `your roles do not allow ${action} on this customer`, { action });
+    : `your roles do not allow ${action} on this customer`, { action }, reason(onProbation ? 'customer.probation' : 'customer.action_not_allowed', { action: String(action) }));
 }

@@ -145,10 +145,6 @@ export async function listCustomers(db: Queryable, subject: AccessSubject, viewe
   const rows = await (await customerPageQuery(db, subject, viewer.seeTags, query, personalOf)).page;
   const page = rows.slice(0, query.limit);
   const ids = page.map((r) => r.externalUserId);
-  // `unmask` decided per customer of the page only (the page's ids, then the predicate).
-  const unmasked = ids.length && viewer.maskedFields.has('customer.corpName')
-    ? new Set((await db.select({ id: customers.externalUserId }).from(customers).where(and(inArray(customers.externalUserId, ids), customerScopeSql(subject, 'unmask', 'row')))).map((r) => r.id))
-    : new Set<string>();
   const ownerIds = [...new Set(page.map((r) => r.ownerUserid).filter((u): u is string => u !== null))];
   const owners = new Map(ownerIds.length ? (await db.select({ userid: members.userid, name: members.name }).from(members).where(inArray(members.userid, ownerIds))).map((m) => [m.userid, m.name]) : []);
   const tagsOf = await visibleTagsOf(db, ids, { personalOf, seeTags: viewer.seeTags });
@@ -159,7 +155,8 @@ export async function listCustomers(db: Queryable, subject: AccessSubject, viewe
       name: r.name,
       avatar: r.avatar,
       type: r.type,
-      corpName: shownValue('customer.corpName', r.corpName, viewer.maskedFields, unmasked.has(r.externalUserId)),
+      // Masked for everyone in lists; a member with `unmask` reveals one value at a time on the detail.
+      corpName: shownValue('customer.corpName', r.corpName, viewer.maskedFields, false),
       ownerUserid: r.ownerUserid,
       ownerName: r.ownerUserid ? owners.get(r.ownerUserid) ?? null : null,
       inPool: r.inPoolSince !== null,

@@ -22,6 +22,10 @@ export interface CustomerView {
   poolDepartmentId: number | null;
   relations: {
     userid: string;
+    /** The colleague's name from the member table (the userid when the member is unknown here). */
+    name: string;
+    /** Who added the customer for this relation (shared by a colleague, assigned by an admin), by name. */
+    operName: string | null;
     remark: string | null;
     description: string | null;
     remarkCorpName: string | null;
@@ -34,7 +38,7 @@ export interface CustomerView {
     endReason: string | null;
     tags: TagView[];
   }[];
-  /** The fields shown masked in this answer (empty with `unmask`). */
+  /** The fields shown masked in this answer: always every masked field; `unmask` allows `reveal`, one value at a time. */
   masked: MaskableField[];
   /** What the member may do with this customer. */
   permissions: Record<CustomerAction, boolean>;
@@ -82,7 +86,8 @@ export async function visibleTagsOf(db: Queryable, externalUserIds: string[], vi
  * One customer as the viewer may see it, read with the customer scope's `view` predicate plus
  * `id = $1` (the list's predicate, so detail and list never disagree). Outside the scope, or missing:
  * `undefined`, the same 404 for the caller either way. Masked fields are masked here, on the server,
- * unless the viewer has `unmask` on this customer.
+ * for everyone: a member with `unmask` on this customer fetches one value at a time with `reveal`
+ * (audited per value), so full values never travel unasked.
  */
 export async function readCustomer(db: Queryable, externalUserId: string, viewer: Viewer): Promise<CustomerView | undefined> {
   const { columns, read } = permissionColumns(viewer.subject);
@@ -91,12 +96,15 @@ export async function readCustomer(db: Queryable, externalUserId: string, viewer
   if (!customer) return undefined;
   const { row } = customer;
   const permissions = read(customer.permissions);
-  const unmask = permissions.unmask;
   const relations = await db.select().from(followRelations).where(eq(followRelations.externalUserId, externalUserId)).orderBy(asc(followRelations.addedAt), asc(followRelations.userid));
-  const [owner] = row.ownerUserid ? await db.select({ userid: members.userid, name: members.name, status: members.status }).from(members).where(eq(members.userid, row.ownerUserid)) : [];
+  // Owner, followers and who added them, named in one query.
+  const named = [...new Set([row.ownerUserid, ...relations.flatMap((r) => [r.userid, r.operUserid])].filter((u): u is string => Boolean(u)))];
+  const people = named.length ? await db.select({ userid: members.userid, name: members.name, status: members.status }).from(members).where(inArray(members.userid, named)) : [];
+  const person = new Map(people.map((p) => [p.userid, p]));
+  const owner = row.ownerUserid ? person.get(row.ownerUserid) : undefined;
   const tagsOf = (await visibleTagsOf(db, [externalUserId], { personalOf: viewer.personalOf === undefined ? viewer.subject.userid : viewer.personalOf, seeTags: viewer.seeTags })).get(externalUserId) ?? [];
-  const masked = unmask ? [] : [...viewer.maskedFields].sort();
-  const show = <T extends string | null>(field: MaskableField, value: T): T => shownValue(field, value, viewer.maskedFields, unmask);
+  const masked = [...viewer.maskedFields].sort();
+  const show = <T extends string | null>(field: MaskableField, value: T): T => shownValue(field, value, viewer.maskedFields, false);
   return {
     externalUserId: row.externalUserId,
     name: row.name,
@@ -112,6 +120,8 @@ export async function readCustomer(db: Queryable, externalUserId: string, viewer
     poolDepartmentId: row.poolDepartmentId,
     relations: relations.map((r) => ({
       userid: r.userid,
+      name: person.get(r.userid)?.name ?? r.userid,
+      operName: r.operUserid ? person.get(r.operUserid)?.name ?? r.operUserid : null,
       remark: r.remark,
       description: show('relation.description', r.description),
       remarkCorpName: show('relation.remarkCorpName', r.remarkCorpName),

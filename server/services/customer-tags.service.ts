@@ -2,6 +2,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import { customers, followRelations, personalTags, relationTagChanges, relationTags } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+import { reason } from '../http/reason.ts';
 import { audit } from './audit.service.ts';
 import { recordOwnerActivity } from './public-pool.service.ts';
 import { awaitWrite, enqueueWrite, recordWrite } from './wecom-writes.service.ts';
@@ -30,10 +31,10 @@ export async function changeCustomerTags(ctx: AppContext, actor: string, externa
   const [relation] = await ctx.db.select({ status: followRelations.status }).from(followRelations)
     .where(and(eq(followRelations.externalUserId, externalUserId), eq(followRelations.userid, actor)));
   const follows = relation?.status === 'active';
-  if (!customer) throw new DomainError('NOT_FOUND', 'no such customer among yours');
+  if (!customer) throw new DomainError('NOT_FOUND', 'no such customer among yours', undefined, reason('customer.not_found'));
   // The caller has already passed the `tag` check on this customer (a manager of the followers, an
   // admin), so the customer is no secret to them: say why nothing can change.
-  if (!follows) throw new DomainError('NO_RELATION', 'you have no WeCom relation with this customer, so you cannot tag it; tags live on each member\'s own relation');
+  if (!follows) throw new DomainError('NO_RELATION', 'you have no WeCom relation with this customer, so you cannot tag it; tags live on each member\'s own relation', undefined, reason('tag.no_relation'));
 
   const requested = [...new Set([...request.add, ...request.remove])];
   const personalIds = requested.filter((id) => id.startsWith(PERSONAL_PREFIX));
@@ -53,13 +54,14 @@ export async function changeCustomerTags(ctx: AppContext, actor: string, externa
     }));
     if (unknown.length) {
       // A tag the member may not see is answered exactly as one that does not exist.
-      throw new DomainError('TAG_NOT_FOUND', `no such tag: ${unknown.join(', ')}`, { tags: unknown });
+      throw new DomainError('TAG_NOT_FOUND', `no such tag: ${unknown.join(', ')}`, { tags: unknown }, reason('tag.not_found'));
     }
     const reasons = refused.map((tagId) => {
-      const explanation = policy.explain(view.member, tagId);
-      return { tagId, name: policy.tag(tagId)?.name ?? tagId, reason: explanation.because.find((b) => /not use|outside/.test(b)) ?? 'not in the use audience of its rule' };
+      const locked = policy.lockReason(view.member, tagId);
+      return { tagId, name: policy.tag(tagId)?.name ?? tagId, reason: locked.text, lock: locked.reason };
     });
-    throw new DomainError('TAG_NOT_ALLOWED', `you may see but not use: ${reasons.map((r) => r.name).join(', ')}`, { tags: reasons });
+    const names = reasons.map((r) => r.name);
+    throw new DomainError('TAG_NOT_ALLOWED', `you may see but not use: ${names.join(', ')}`, { tags: reasons }, reason('tag.not_allowed', { tags: names }));
   }
 
   const addPersonal = request.add.filter((id) => ownPersonal.has(id));

@@ -3,6 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import { backgroundJobs, customers, members } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+import { reason } from '../http/reason.ts';
 import { customerScopeSql, effectiveScope, type AccessSubject } from '../policy/customer-scope.ts';
 import { auditDeniedCustomers, checkCustomers, deniedError } from './assignment.service.ts';
 import { audit } from './audit.service.ts';
@@ -31,7 +32,7 @@ async function subjectWhoMayReassign(ctx: AppContext, actor: string, action: 'de
   const subject = await loadAccessSubject(ctx.db, actor, ctx.config.adminUserIds);
   if (effectiveScope(subject, 'assign') === 'none') {
     await ctx.db.transaction((tx) => audit(tx, { actor, action, subjectType: 'departure', subjectId: what, outcome: 'denied', details: { reason: 'no assign scope' } }));
-    throw new DomainError('FORBIDDEN', 'departures are for admins and managers (you may not assign customers)');
+    throw new DomainError('FORBIDDEN', 'departures are for admins and managers (you may not assign customers)', undefined, reason('ownership.departures_not_allowed'));
   }
   return subject;
 }
@@ -117,7 +118,7 @@ export interface ReassignResult {
 export async function reassignDeparted(ctx: AppContext, actor: string, userid: string, target: ReassignTarget, only?: string[]): Promise<ReassignResult> {
   const subject = await subjectWhoMayReassign(ctx, actor, 'departure.reassign', userid);
   const member = await leaver(ctx, userid);
-  if (member.status !== MEMBER_LEFT) throw new DomainError('CONFLICT', `${userid} has not left the company: use POST /api/customers/assign or /api/transfers`);
+  if (member.status !== MEMBER_LEFT) throw new DomainError('CONFLICT', `${userid} has not left the company: use POST /api/customers/assign or /api/transfers`, undefined, reason('ownership.not_left', { member: userid }));
   const candidates = 'to' in target
     ? sql`select ${target.to}::text as userid`
     : sql`select distinct md.userid from member_departments md where md.department_id in (${departmentSubtreeSql([target.toDepartment])})`;
@@ -127,7 +128,8 @@ export async function reassignDeparted(ctx: AppContext, actor: string, userid: s
     await auditDeniedCustomers(ctx.db, actor, 'departure.reassign', only ?? [], { leaver: userid, target, reason: 'no new owner inside the actor\'s scope' });
     throw new DomainError('FORBIDDEN', 'to' in target
       ? `nothing changed: ${target.to} is not an active member inside your scope`
-      : `nothing changed: department ${target.toDepartment} has no active member inside your scope`, { target });
+      : `nothing changed: department ${target.toDepartment} has no active member inside your scope`, { target },
+    'to' in target ? reason('ownership.member_outside_scope', { member: target.to }) : reason('ownership.department_empty_in_scope', { department: target.toDepartment }));
   }
   if (only?.length) {
     const check = await checkCustomers(ctx.db, subject, 'assign', [...new Set(only)].sort());

@@ -3,6 +3,7 @@ import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../db/database.ts';
 import { personalTags, relationTags } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+import { reason } from '../http/reason.ts';
 import { audit } from './audit.service.ts';
 import { assertName, readTagNameRules } from './tag-name-rules.service.ts';
 
@@ -50,7 +51,7 @@ async function assertNames(db: Queryable, userid: string, input: { name?: string
 /** A unique violation (a concurrent request took the name first) becomes the same 409. */
 function takenOnRace(err: unknown, name: string | undefined): unknown {
   const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-  return code === '23505' ? new DomainError('TAG_NAME_TAKEN', `name: tag name ${JSON.stringify(name)} is already used in your personal tags`, { field: 'name', problem: 'duplicate' }) : err;
+  return code === '23505' ? new DomainError('TAG_NAME_TAKEN', `name: tag name ${JSON.stringify(name)} is already used in your personal tags`, { field: 'name', problem: 'duplicate' }, reason('name.duplicate', { name: name ?? '' })) : err;
 }
 
 export async function createPersonalTag(db: Database, userid: string, input: { name: string; groupName?: string | null | undefined }): Promise<PersonalTagView> {

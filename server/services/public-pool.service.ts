@@ -3,6 +3,8 @@ import type { AppContext } from '../context.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { customers } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+// `reason` is the release's free-text reason here; the localized message builder is `coded`.
+import { reason as coded, type Reason } from '../http/reason.ts';
 import { customerScopeSql } from '../policy/customer-scope.ts';
 import { audit } from './audit.service.ts';
 import { createBackgroundJob, updateBackgroundJob } from './background-jobs.service.ts';
@@ -132,11 +134,11 @@ async function claimsToday(db: Queryable, userid: string): Promise<number> {
 export async function claimFromPool(ctx: AppContext, actor: string, externalUserId: string): Promise<{ externalUserId: string; owner: string; claimsLeftToday: number }> {
   const subject = await loadAccessSubject(ctx.db, actor, ctx.config.adminUserIds);
   await assertCustomerAccess(ctx, subject, 'view', externalUserId);
-  const denied = async (reason: string, details: Record<string, unknown> = {}): Promise<never> => {
-    await ctx.db.transaction((tx) => audit(tx, { actor, action: 'pool.claim', subjectType: 'customer', subjectId: externalUserId, outcome: 'denied', details: { reason, ...details } }));
-    throw new DomainError('FORBIDDEN', reason, details);
+  const denied = async (why: string, details: Record<string, unknown>, localized: Reason): Promise<never> => {
+    await ctx.db.transaction((tx) => audit(tx, { actor, action: 'pool.claim', subjectType: 'customer', subjectId: externalUserId, outcome: 'denied', details: { reason: why, ...details } }));
+    throw new DomainError('FORBIDDEN', why, details, localized);
   };
-  if (subject.probation) await denied('read-only probation: you may not claim customers');
+  if (subject.probation) await denied('read-only probation: you may not claim customers', {}, coded('pool.claim_probation'));
   const { poolDailyClaimLimit: limit } = await readOwnershipSettings(ctx.db);
   const outcome = await ctx.db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'pool-claim:' + actor}))`);
@@ -160,8 +162,8 @@ export async function claimFromPool(ctx: AppContext, actor: string, externalUser
     });
     return { claimed: row!.n === 1, used: used + row!.n } as const;
   });
-  if ('limited' in outcome) return denied(`daily claim limit reached (${limit} per day)`, { reason: 'DAILY_CLAIM_LIMIT', limit });
-  if (!outcome.claimed) throw new DomainError('CONFLICT', 'this customer is no longer in the pool: someone else claimed it first');
+  if ('limited' in outcome) return denied(`daily claim limit reached (${limit} per day)`, { reason: 'DAILY_CLAIM_LIMIT', limit }, coded('pool.daily_limit', { limit }));
+  if (!outcome.claimed) throw new DomainError('CONFLICT', 'this customer is no longer in the pool: someone else claimed it first', undefined, coded('pool.claimed_by_other'));
   return { externalUserId, owner: actor, claimsLeftToday: Math.max(0, limit - outcome.used) };
 }
 
@@ -174,15 +176,15 @@ export async function releaseCustomer(ctx: AppContext, actor: string, externalUs
   await assertCustomerAccess(ctx, subject, 'view', externalUserId);
   const permissions = await customerPermissions(ctx.db, subject, externalUserId);
   const [customer] = await ctx.db.select({ owner: customers.ownerUserid, inPool: customers.inPoolSince }).from(customers).where(eq(customers.externalUserId, externalUserId));
-  if (customer?.inPool) throw new DomainError('CONFLICT', 'this customer is already in the pool');
+  if (customer?.inPool) throw new DomainError('CONFLICT', 'this customer is already in the pool', undefined, coded('pool.already_in_pool'));
   const allowed = permissions?.assign === true || (customer?.owner === actor && permissions?.edit === true);
   if (!allowed) {
     await ctx.db.transaction((tx) => audit(tx, { actor, action: 'pool.release', subjectType: 'customer', subjectId: externalUserId, outcome: 'denied', details: { reason: 'neither the owner nor allowed to assign it' } }));
-    throw new DomainError('FORBIDDEN', 'only the owner or a manager who may assign this customer can release it to the pool');
+    throw new DomainError('FORBIDDEN', 'only the owner or a manager who may assign this customer can release it to the pool', undefined, coded('pool.release_not_allowed'));
   }
   return ctx.db.transaction(async (tx) => {
     const moved = await moveOwners(tx, customersById([externalUserId]), null, 'pool_release', actor, { toPool: true, returnRows: true });
-    if (moved.changedCount === 0) throw new DomainError('CONFLICT', 'this customer is already in the pool');
+    if (moved.changedCount === 0) throw new DomainError('CONFLICT', 'this customer is already in the pool', undefined, coded('pool.already_in_pool'));
     const [after] = await tx.select({ pool: customers.poolDepartmentId }).from(customers).where(eq(customers.externalUserId, externalUserId));
     await audit(tx, {
       actor, action: 'pool.release', subjectType: 'customer', subjectId: externalUserId, outcome: 'done',

@@ -1,8 +1,9 @@
 import { isNull } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import { contactWays, members, roles } from '../db/schema.ts';
+import { reason, type Reason } from '../http/reason.ts';
 import type { TagPolicy } from '../policy/tag-policy.ts';
-import { tagNameProblems } from './tag-names.ts';
+import { nameProblemReason, tagNameProblems } from './tag-names.ts';
 import { readTagNameRules } from './tag-name-rules.service.ts';
 import { loadPolicyMember, loadPolicyMembers } from './tag-policy.service.ts';
 
@@ -19,8 +20,11 @@ export interface Conflict {
   /** `warning` needs a fix; `info` explains a result that may surprise (e.g. a union of departments). */
   severity: 'warning' | 'info';
   node?: { type: string; id: string; name: string };
+  /** English, for API clients. */
   message: string;
   fix: string;
+  /** `message` as a code with parameters (`conflict.<kind>`); the fix is worded per `kind` by the web app. */
+  reason: Reason;
 }
 
 const IMPLICIT_ROLES = ['admin', 'manager', 'rep'];
@@ -35,6 +39,8 @@ export async function findConflicts(db: Database, policy: TagPolicy, configuredA
   const conflicts: Conflict[] = [];
   const memberRows = await db.select({ userid: members.userid, name: members.name, status: members.status }).from(members);
   const activeMembers = new Map(memberRows.filter((m) => m.status !== 5).map((m) => [m.userid, m]));
+  const names = new Map(memberRows.map((m) => [m.userid, m.name]));
+  const nameOf = (userid: string): string => names.get(userid) ?? userid;
   const roleNames = new Set([...IMPLICIT_ROLES, ...(await db.select({ name: roles.name }).from(roles)).map((r) => r.name)]);
   // Every active member's policy facts in a few queries; others (named but gone) load on demand.
   const subjects = await loadPolicyMembers(db, [...activeMembers.keys()], configuredAdmins);
@@ -43,16 +49,27 @@ export async function findConflicts(db: Database, policy: TagPolicy, configuredA
   for (const rule of policy.allRules()) {
     const node = policy.pathOf(rule.nodeType, rule.nodeId).at(-1);
     if (!node) continue;
-    for (const problem of policy.validateRule(rule.nodeType, rule.nodeId, rule.see, rule.use, (u) => subjects.get(u))) {
-      conflicts.push({ kind: 'rule_wider_than_parent', severity: 'warning', node, message: `The rule on ${node.type} "${node.name}" is ${problem}.`, fix: 'Narrow this rule to fit inside its parent, or widen the parent first.' });
+    for (const problem of policy.ruleProblems(rule.nodeType, rule.nodeId, rule.see, rule.use, (u) => subjects.get(u))) {
+      conflicts.push({
+        kind: 'rule_wider_than_parent', severity: 'warning', node, message: `The rule on ${node.type} "${node.name}" is ${problem.text}.`, fix: 'Narrow this rule to fit inside its parent, or widen the parent first.',
+        reason: reason('conflict.rule_wider_than_parent', { nodeType: node.type, node: node.name, problem: { ...problem.reason } }),
+      });
     }
-    const missing = [
-      ...[...rule.see.departments, ...rule.use.departments].filter((d) => !policy.hasDepartment(d)).map((d) => `department ${d}`),
-      ...[...rule.see.users, ...rule.use.users].filter((u) => !activeMembers.has(u)).map((u) => `member ${u}`),
-      ...[...rule.see.roles, ...rule.use.roles].filter((r) => !roleNames.has(r.name)).map((r) => `role ${r.name}`),
-    ];
+    const gone = {
+      departments: [...new Set([...rule.see.departments, ...rule.use.departments].filter((d) => !policy.hasDepartment(d)))],
+      users: [...new Set([...rule.see.users, ...rule.use.users].filter((u) => !activeMembers.has(u)))],
+      roles: [...new Set([...rule.see.roles, ...rule.use.roles].filter((r) => !roleNames.has(r.name)).map((r) => r.name))],
+    };
+    const missing = [...gone.departments.map((d) => `department ${d}`), ...gone.users.map((u) => `member ${u}`), ...gone.roles.map((r) => `role ${r}`)];
     if (missing.length) {
-      conflicts.push({ kind: 'rule_names_missing', severity: 'warning', node, message: `The rule on ${node.type} "${node.name}" names what no longer exists: ${[...new Set(missing)].join(', ')}.`, fix: 'Remove them from the rule (a departed member or removed department grants nothing).' });
+      conflicts.push({
+        kind: 'rule_names_missing', severity: 'warning', node, message: `The rule on ${node.type} "${node.name}" names what no longer exists: ${missing.join(', ')}.`, fix: 'Remove them from the rule (a departed member or removed department grants nothing).',
+        reason: reason('conflict.rule_names_missing', {
+          nodeType: node.type, node: node.name,
+          // Departments that are gone have no name left: their id stands in.
+          audience: { departments: gone.departments.map((d) => `#${d}`), users: gone.users, roles: gone.roles.map((name) => ({ name, departments: [] })) },
+        }),
+      });
     }
   }
 
@@ -74,10 +91,17 @@ export async function findConflicts(db: Database, policy: TagPolicy, configuredA
       }
       const node = { type: 'contact_way', id: way.configId, name: way.state };
       if (outside.length) {
-        conflicts.push({ kind: 'contact_way_outside_rule_group', severity: 'warning', node, message: `Contact way "${way.state}" applies rule-group tag "${tag.name}" but ${outside.join(', ')} are outside the rule group "${policy.strategy(tag.strategyId!)?.name ?? tag.strategyId}".`, fix: 'Add those members to the rule group\'s range, or remove the tag from the contact way.' });
+        const strategy = policy.strategy(tag.strategyId!)?.name ?? String(tag.strategyId);
+        conflicts.push({
+          kind: 'contact_way_outside_rule_group', severity: 'warning', node, message: `Contact way "${way.state}" applies rule-group tag "${tag.name}" but ${outside.join(', ')} are outside the rule group "${strategy}".`, fix: 'Add those members to the rule group\'s range, or remove the tag from the contact way.',
+          reason: reason('conflict.contact_way_outside_rule_group', { state: way.state, tag: tag.name, members: outside.map(nameOf), strategy }),
+        });
       }
       if (refused.length) {
-        conflicts.push({ kind: 'contact_way_tag_not_usable', severity: 'warning', node, message: `Contact way "${way.state}" applies tag "${tag.name}" that ${refused.join(', ')} may not use; it will be refused for them at add time.`, fix: 'Grant them use of the tag, or remove it from the contact way.' });
+        conflicts.push({
+          kind: 'contact_way_tag_not_usable', severity: 'warning', node, message: `Contact way "${way.state}" applies tag "${tag.name}" that ${refused.join(', ')} may not use; it will be refused for them at add time.`, fix: 'Grant them use of the tag, or remove it from the contact way.',
+          reason: reason('conflict.contact_way_tag_not_usable', { state: way.state, tag: tag.name, members: refused.map(nameOf) }),
+        });
       }
     }
   }
@@ -96,6 +120,7 @@ export async function findConflicts(db: Database, policy: TagPolicy, configuredA
           kind: 'departments_disagree', severity: 'info', node: { type: 'member', id: userid, name: row.name },
           message: `${row.name} sees ${onlyElsewhere.length} tag(s) (e.g. "${policy.tag(onlyElsewhere[0]!)?.name}") through other departments that ${policy.departmentName(departmentId)} alone would not grant; the union applies.`,
           fix: 'Nothing to do if intended; otherwise change the member\'s departments or narrow the rule.',
+          reason: reason('conflict.departments_disagree', { member: row.name, count: onlyElsewhere.length, example: policy.tag(onlyElsewhere[0]!)?.name ?? '', department: policy.departmentName(departmentId) }),
         });
       }
     }
@@ -105,7 +130,10 @@ export async function findConflicts(db: Database, policy: TagPolicy, configuredA
   for (const tag of policy.allTags()) {
     const problems = tagNameProblems(tag.name, { rules: nameRules });
     if (problems.length) {
-      conflicts.push({ kind: 'tag_name_invalid', severity: 'warning', node: { type: 'tag', id: tag.tagId, name: tag.name }, message: `Tag "${tag.name}": ${problems.map((p) => p.message).join('; ')}.`, fix: 'Rename the tag.' });
+      conflicts.push({
+        kind: 'tag_name_invalid', severity: 'warning', node: { type: 'tag', id: tag.tagId, name: tag.name }, message: `Tag "${tag.name}": ${problems.map((p) => p.message).join('; ')}.`, fix: 'Rename the tag.',
+        reason: reason('conflict.tag_name_invalid', { tag: tag.name, problems: problems.map((p) => ({ ...nameProblemReason(tag.name, p, nameRules) })) }),
+      });
     }
   }
   return conflicts;

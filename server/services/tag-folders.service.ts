@@ -3,6 +3,7 @@ import type { AppContext } from '../context.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { tagFolders, tagGroups, visibilityRules, type PolicyNodeType } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+import { reason, type Reason } from '../http/reason.ts';
 import { TagPolicy, type PolicyData, type PolicyRule } from '../policy/tag-policy.ts';
 import { audit } from './audit.service.ts';
 import { bumpPolicyVersion } from './policy-version.ts';
@@ -30,6 +31,9 @@ export interface MoveCheck {
   conflicts: string[];
   /** Old ancestors' rules that would stop applying (refused unless acknowledged). */
   widening: string[];
+  /** `conflicts` and `widening` as codes with parameters (same order), for the web app. */
+  conflictReasons: Reason[];
+  wideningReasons: Reason[];
 }
 
 const NODE_WORD: Record<PolicyNodeType, string> = { folder: 'folder', group: 'group', tag: 'tag' };
@@ -45,8 +49,12 @@ function applyMove(data: PolicyData, move: TreeMove): PolicyData {
     : { ...data, groups: data.groups.map((g) => (g.groupId === move.id ? { ...g, folderId: move.folderId } : g)) };
 }
 
+function nameOf(policy: TagPolicy, type: PolicyNodeType, id: string): string {
+  return policy.pathOf(type, id).at(-1)?.name ?? id;
+}
+
 function label(policy: TagPolicy, type: PolicyNodeType, id: string): string {
-  return `${NODE_WORD[type]} "${policy.pathOf(type, id).at(-1)?.name ?? id}"`;
+  return `${NODE_WORD[type]} "${nameOf(policy, type, id)}"`;
 }
 
 /** What a move would do to the visibility rules (computed on the policy data with the move applied). */
@@ -62,7 +70,7 @@ export async function checkMove(ctx: AppContext, tx: Queryable, move: TreeMove):
   const oldRules = oldAncestors.map((n) => ({ node: n, rule: before.ruleOf(n.type, n.id) }))
     .filter((x): x is { node: typeof x.node; rule: PolicyRule } => Boolean(x.rule))
     .filter(({ node }) => !newPath.some((n) => n.type === node.type && n.id === node.id));
-  if (!subtreeRules.length && !oldRules.length) return { conflicts: [], widening: [] };
+  if (!subtreeRules.length && !oldRules.length) return { conflicts: [], widening: [], conflictReasons: [], wideningReasons: [] };
 
   const named = [...subtreeRules, ...newPathRules].flatMap((r) => [...r.see.users, ...r.use.users]);
   // Read inside the transaction: PGlite runs one transaction at a time, so ctx.db would wait forever here.
@@ -70,30 +78,42 @@ export async function checkMove(ctx: AppContext, tx: Queryable, move: TreeMove):
   const memberOf = (userid: string) => members.get(userid);
 
   const conflicts: string[] = [];
+  const conflictReasons: Reason[] = [];
   for (const rule of subtreeRules) {
     const existing = new Set(before.validateRule(rule.nodeType, rule.nodeId, rule.see, rule.use, memberOf));
-    for (const problem of after.validateRule(rule.nodeType, rule.nodeId, rule.see, rule.use, memberOf)) {
-      if (!existing.has(problem)) conflicts.push(`the rule on ${label(after, rule.nodeType, rule.nodeId)} would be ${problem}`);
+    for (const problem of after.ruleProblems(rule.nodeType, rule.nodeId, rule.see, rule.use, memberOf)) {
+      if (existing.has(problem.text)) continue;
+      conflicts.push(`the rule on ${label(after, rule.nodeType, rule.nodeId)} would be ${problem.text}`);
+      conflictReasons.push(reason('move.rule_would_be', { nodeType: rule.nodeType, node: nameOf(after, rule.nodeType, rule.nodeId), problem: { ...problem.reason } }));
     }
   }
   const widening: string[] = [];
+  const wideningReasons: Reason[] = [];
   const moved = label(before, move.type, nodeId);
+  const movedParams = { movedType: move.type, moved: nameOf(before, move.type, nodeId) };
   for (const { node, rule } of oldRules) {
     const seeKept = newPathRules.some((r) => after.uncovered(r.see, rule.see, memberOf).length === 0);
     const useKept = newPathRules.some((r) => after.uncovered(r.use, rule.use, memberOf).length === 0);
-    if (!seeKept) widening.push(`the rule on ${NODE_WORD[node.type]} "${node.name}" (see: ${before.describeAudience(rule.see)}) would no longer limit who sees ${moved}`);
-    else if (!useKept) widening.push(`the rule on ${NODE_WORD[node.type]} "${node.name}" (use: ${before.describeAudience(rule.use)}) would no longer limit who uses ${moved}`);
+    if (!seeKept) {
+      widening.push(`the rule on ${NODE_WORD[node.type]} "${node.name}" (see: ${before.describeAudience(rule.see)}) would no longer limit who sees ${moved}`);
+      wideningReasons.push(reason('move.no_longer_limits', { nodeType: node.type, node: node.name, side: 'see', audience: before.audienceParam(rule.see), ...movedParams }));
+    } else if (!useKept) {
+      widening.push(`the rule on ${NODE_WORD[node.type]} "${node.name}" (use: ${before.describeAudience(rule.use)}) would no longer limit who uses ${moved}`);
+      wideningReasons.push(reason('move.no_longer_limits', { nodeType: node.type, node: node.name, side: 'use', audience: before.audienceParam(rule.use), ...movedParams }));
+    }
   }
-  return { conflicts, widening };
+  return { conflicts, widening, conflictReasons, wideningReasons };
 }
 
 /** Throws VISIBILITY_WIDENED when the move conflicts, or widens without acknowledgement. */
 export function assertMoveAllowed(check: MoveCheck, what: string, acknowledgeWidening: boolean): void {
   if (check.conflicts.length) {
-    throw new DomainError('VISIBILITY_WIDENED', `${what} is refused: ${check.conflicts.join('; ')}. Narrow that rule first or choose another place.`, { conflicts: check.conflicts, widening: check.widening });
+    throw new DomainError('VISIBILITY_WIDENED', `${what} is refused: ${check.conflicts.join('; ')}. Narrow that rule first or choose another place.`, { conflicts: check.conflicts, widening: check.widening },
+      reason('move.refused', { problems: check.conflictReasons.map((r) => ({ ...r })) }));
   }
   if (check.widening.length && !acknowledgeWidening) {
-    throw new DomainError('VISIBILITY_WIDENED', `${what} would widen visibility: ${check.widening.join('; ')}. Send "acknowledgeWidening": true to move it anyway.`, { conflicts: [], widening: check.widening });
+    throw new DomainError('VISIBILITY_WIDENED', `${what} would widen visibility: ${check.widening.join('; ')}. Send "acknowledgeWidening": true to move it anyway.`, { conflicts: [], widening: check.widening },
+      reason('move.widens', { problems: check.wideningReasons.map((r) => ({ ...r })) }));
   }
 }
 

@@ -2,9 +2,10 @@ import { eq, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
 import { settings } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+import { reason } from '../http/reason.ts';
 import { audit } from './audit.service.ts';
 import {
-  DEFAULT_FORBIDDEN_CHARACTERS, TAG_NAME_MAX_LENGTH, checkTagName, forbiddenSetProblems, repeatedNames,
+  DEFAULT_FORBIDDEN_CHARACTERS, TAG_NAME_MAX_LENGTH, checkTagName, forbiddenSetProblems, nameProblemReason, repeatedNames,
   type TagNameCheckOptions, type TagNameRules,
 } from './tag-names.ts';
 
@@ -47,13 +48,13 @@ export function assertName(name: string, field: string, options: TagNameCheckOpt
   if (!problem) return;
   const details: Record<string, unknown> = { field, problem: problem.code };
   if (problem.character !== undefined) Object.assign(details, { character: problem.character, codePoint: problem.codePoint, position: problem.position });
-  throw new DomainError(problem.code === 'duplicate' ? 'TAG_NAME_TAKEN' : 'TAG_NAME_INVALID', `${field}: ${problem.message}`, details);
+  throw new DomainError(problem.code === 'duplicate' ? 'TAG_NAME_TAKEN' : 'TAG_NAME_INVALID', `${field}: ${problem.message}`, details, nameProblemReason(name, problem, options.rules));
 }
 
 /** Refuses a request that names the same tag twice (WeCom would silently collapse them). */
 export function assertNoRepeats(names: string[], field: string): void {
   const repeated = repeatedNames(names);
   if (repeated.length) {
-    throw new DomainError('TAG_NAME_INVALID', `${field}: ${repeated.map((n) => JSON.stringify(n)).join(', ')} ${repeated.length > 1 ? 'are' : 'is'} listed more than once`, { field, problem: 'duplicate', names: repeated });
+    throw new DomainError('TAG_NAME_INVALID', `${field}: ${repeated.map((n) => JSON.stringify(n)).join(', ')} ${repeated.length > 1 ? 'are' : 'is'} listed more than once`, { field, problem: 'duplicate', names: repeated }, reason('name.repeated', { names: repeated }));
   }
 }

@@ -17,6 +17,8 @@
  * Every problem names the offending character and its 1-based position in characters.
  */
 
+import { reason, type Reason } from '../http/reason.ts';
+
 export const TAG_NAME_MAX_LENGTH = 30;
 
 /** Why each default symbol is refused (shown in the error message). */
@@ -192,6 +194,14 @@ export function tagNameProblems(name: string, options: TagNameCheckOptions = {})
     }
   }
   return problems;
+}
+
+/** A naming problem as a reason (`name.<code>`), for the web app to word in its member's language. */
+export function nameProblemReason(name: string, problem: TagNameProblem, rules: TagNameRules = DEFAULT_TAG_NAME_RULES): Reason {
+  return reason(`name.${problem.code}`, {
+    name, length: [...name].length, max: rules.maxLength,
+    ...(problem.character !== undefined ? { character: problem.character, codePoint: problem.codePoint ?? '', position: problem.position ?? 0 } : {}),
+  });
 }
 
 /** The first problem of a name (what an API answers), or undefined when the name is fine. */

@@ -1,10 +1,16 @@
 import { asc, desc, eq, isNull } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
-import { personalTags, strategies, tagFolders, tagGroups, tags } from '../db/schema.ts';
+import { members, personalTags, strategies, tagFolders, tagGroups, tags } from '../db/schema.ts';
+import type { Reason } from '../http/reason.ts';
 import type { TagPolicy } from '../policy/tag-policy.ts';
 import type { MemberTagView } from './tag-policy.service.ts';
 
-export interface TagLeaf { id: string; name: string; kind: 'corp' | 'strategy'; usable: boolean; lockedReason?: string }
+export interface TagLeaf {
+  id: string; name: string; kind: 'corp' | 'strategy'; usable: boolean;
+  /** English, for API clients; `lock` is the same as a code with parameters. */
+  lockedReason?: string;
+  lock?: Reason;
+}
 export interface GroupNode { type: 'group'; id: string; name: string; kind: 'corp' | 'strategy'; strategy?: { id: number; name: string }; tags: TagLeaf[] }
 export interface FolderNode { type: 'folder'; id: string; name: string; children: (FolderNode | GroupNode)[] }
 
@@ -24,6 +30,9 @@ export async function memberTagTree(db: Database, policy: TagPolicy, view: Membe
   const tagRows = await db.select().from(tags).where(isNull(tags.deletedAt)).orderBy(desc(tags.order), asc(tags.name));
   const strategyRows = await db.select({ id: strategies.strategyId, name: strategies.name }).from(strategies).where(isNull(strategies.deletedAt));
   const strategyName = new Map(strategyRows.map((s) => [s.id, s.name]));
+  // Lock reasons name the member as colleagues know them.
+  const [self] = await db.select({ name: members.name }).from(members).where(eq(members.userid, view.member.userid));
+  const nameOf = (userid: string): string => (userid === view.member.userid ? self?.name ?? userid : userid);
 
   const groups = new Map<string, GroupNode>();
   for (const group of groupRows) {
@@ -40,8 +49,9 @@ export async function memberTagTree(db: Database, policy: TagPolicy, view: Membe
     const usable = view.use.has(tag.tagId);
     const leaf: TagLeaf = { id: tag.tagId, name: tag.name, kind: group.kind, usable };
     if (!usable) {
-      const because = policy.explain(view.member, tag.tagId).because;
-      leaf.lockedReason = because.find((b) => /not use/.test(b)) ?? 'You may see this tag but not add or remove it.';
+      const locked = policy.lockReason(view.member, tag.tagId, nameOf);
+      leaf.lockedReason = locked.text;
+      leaf.lock = locked.reason;
     }
     group.tags.push(leaf);
   }

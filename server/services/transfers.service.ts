@@ -7,6 +7,7 @@ import {
   type TransferItemState, type TransferKind,
 } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+import { reason } from '../http/reason.ts';
 import { customerScopeSql } from '../policy/customer-scope.ts';
 import type { TransferResultItem } from '../wecom/api-types.ts';
 import type { WecomClient } from '../wecom/client.ts';
@@ -179,7 +180,7 @@ export async function requestTransfers(ctx: AppContext, actor: string, request: 
   if (check.notFound.length || check.notAllowed.length || !takeoverOk) {
     await auditDeniedCustomers(ctx.db, actor, 'transfer.request', ids, { takeover: request.takeover, handover: request.handover ?? null, notFound: check.notFound, notAllowed: check.notAllowed, takeoverOutsideScope: !takeoverOk });
     if (check.notFound.length || check.notAllowed.length) throw deniedError('transfer', check);
-    throw new DomainError('FORBIDDEN', `nothing changed: ${request.takeover} is not an active member inside your scope`, { takeover: request.takeover, notFound: [], notAllowed: [] });
+    throw new DomainError('FORBIDDEN', `nothing changed: ${request.takeover} is not an active member inside your scope`, { takeover: request.takeover, notFound: [], notAllowed: [] }, reason('ownership.member_outside_scope', { member: request.takeover }));
   }
   const owners = request.handover
     ? new Map<string, string | null>()

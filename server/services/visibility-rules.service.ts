@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import { visibilityRules, type AudienceGrants, type PolicyNodeType, type RuleMode } from '../db/schema.ts';
 import { DomainError } from '../http/domain-error.ts';
+import { reason, type Reason } from '../http/reason.ts';
 import { TagPolicy, type PolicyRule } from '../policy/tag-policy.ts';
 import { audit } from './audit.service.ts';
 import { bumpPolicyVersion } from './policy-version.ts';
@@ -19,8 +20,10 @@ export interface NodeVisibility {
   rule: { see: AudienceGrants; use: AudienceGrants; mode: RuleMode } | null;
   /** The rules that apply from above (the effective audience is every one of them at once). */
   inherited: { node: { type: PolicyNodeType; id: string; name: string }; see: AudienceGrants; use: AudienceGrants }[];
-  /** Descendant rules now wider than this node's rule (to be fixed by the admin). */
+  /** Descendant rules now wider than this node's rule (to be fixed by the admin); English. */
   warnings: string[];
+  /** The same warnings as codes with parameters (same order), for the web app. */
+  warningReasons: Reason[];
 }
 
 function describeNode(type: PolicyNodeType): string {
@@ -36,14 +39,17 @@ export function nodeVisibility(policy: TagPolicy, type: PolicyNodeType, id: stri
     const rule = policy.ruleOf(ancestor.type, ancestor.id);
     return rule ? [{ node: ancestor, see: rule.see, use: rule.use }] : [];
   });
-  const warnings = own
+  const found = own
     ? policy.descendantRules(type, id).flatMap((child) => {
-      const problems = policy.validateRule(child.nodeType, child.nodeId, child.see, child.use, memberOf);
-      const childNode = policy.pathOf(child.nodeType, child.nodeId).at(-1);
-      return problems.map((p) => `${describeNode(child.nodeType)} "${childNode?.name ?? child.nodeId}": ${p}`);
+      const problems = policy.ruleProblems(child.nodeType, child.nodeId, child.see, child.use, memberOf);
+      const name = policy.pathOf(child.nodeType, child.nodeId).at(-1)?.name ?? child.nodeId;
+      return problems.map((p) => ({
+        text: `${describeNode(child.nodeType)} "${name}": ${p.text}`,
+        reason: reason('rule.child_problem', { nodeType: child.nodeType, node: name, problem: { ...p.reason } }),
+      }));
     })
     : [];
-  return { node, path, rule: own ? { see: own.see, use: own.use, mode: own.mode } : null, inherited, warnings };
+  return { node, path, rule: own ? { see: own.see, use: own.use, mode: own.mode } : null, inherited, warnings: found.map((w) => w.text), warningReasons: found.map((w) => w.reason) };
 }
 
 /**
@@ -68,9 +74,12 @@ export async function saveRule(db: Database, configuredAdmins: string[], actor: 
       ];
       const named = await policyMembersNamed(tx, [...see.users, ...use.users], configuredAdmins);
       unknown.push(...[...see.users, ...use.users].filter((u) => !named.has(u)).map((u) => `member ${u}`));
-      if (unknown.length) throw new DomainError('BAD_REQUEST', `the rule names what does not exist: ${[...new Set(unknown)].join(', ')}`);
-      const problems = current.validateRule(type, id, see, use, (u) => named.get(u));
-      if (problems.length) throw new DomainError('CONFLICT', `this rule would widen access: ${problems.join('; ')}. A rule may narrow its parent, never widen it.`);
+      if (unknown.length) throw new DomainError('BAD_REQUEST', `the rule names what does not exist: ${[...new Set(unknown)].join(', ')}`, undefined, reason('rule.names_unknown', { names: [...new Set(unknown)] }));
+      const problems = current.ruleProblems(type, id, see, use, (u) => named.get(u));
+      if (problems.length) {
+        throw new DomainError('CONFLICT', `this rule would widen access: ${problems.map((p) => p.text).join('; ')}. A rule may narrow its parent, never widen it.`, undefined,
+          reason('rule.would_widen', { problems: problems.map((p) => ({ ...p.reason })) }));
+      }
       const mode = input.mode ?? previous?.mode ?? 'enforce';
       await tx.insert(visibilityRules).values({ nodeType: type, nodeId: id, see, use, mode, updatedBy: actor })
         .onConflictDoUpdate({ target: [visibilityRules.nodeType, visibilityRules.nodeId], set: { see, use, mode, updatedBy: actor, updatedAt: new Date() } });

@@ -167,10 +167,10 @@ describe('admin console in a browser', () => {
     await console_.locator('[data-test="job-progress"]').first().waitFor({ state: 'hidden' });
     await expect.poll(() => treeNode('一般投诉').locator('[data-test="conflict-badge"]').count(), { timeout: 10_000 }).toBe(1);
     await console_.locator('[data-test="conflicts"] .el-collapse-item__header').click();
-    const conflict = console_.locator('[data-test="conflict"]').filter({ hasText: 'names what no longer exists: member chenjun' });
+    const conflict = console_.locator('[data-test="conflict"]').filter({ hasText: '引用了已不存在的对象：成员 chenjun' });
     await conflict.waitFor();
     expect(await conflict.textContent()).toContain('一般投诉');
-    expect(await conflict.textContent()).toContain('Remove them from the rule');
+    expect(await conflict.textContent()).toContain('把它们从规则中移除');
     await conflict.getByRole('button').click();
     await console_.locator('[data-test="node-panel"] .title', { hasText: '一般投诉' }).waitFor();
     await screenshot(console_, 'console-conflicts-1366');

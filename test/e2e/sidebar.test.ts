@@ -81,7 +81,8 @@ describe('sidebar (reps) in a browser', () => {
     expect(westText).not.toContain('严重投诉');
     expect(await pressed(west, '普通')).toBe('true');
     expect(await tagChip(west, 'VIP').getAttribute('data-locked')).toBe('true');
-    expect(await west.locator('[data-test="locked-reason"]').first().textContent()).toMatch(/not use/);
+    // The reason in Chinese, from the server's reason code (its English stays for API clients).
+    expect((await west.locator('[data-test="locked-reason"]').first().textContent())?.trim()).toBe('标签「VIP」的规则只允许 刘洋 查看，不能使用（可用范围：部门「华东大区」）。');
     expect(await west.locator('[data-test="colleague-tags"]').textContent()).toContain('VIP');
 
     await screenshot(east, 'sidebar-customer-huadong-320');
@@ -98,7 +99,7 @@ describe('sidebar (reps) in a browser', () => {
     // Locked: a tap explains instead of sending anything.
     await tagChip(west, 'VIP').click();
     await west.locator('.van-dialog').waitFor();
-    expect(await west.locator('.van-dialog').textContent()).toMatch(/VIP[\s\S]*not use/);
+    expect(await west.locator('.van-dialog').textContent()).toMatch(/VIP[\s\S]*只允许 刘洋 查看，不能使用/);
     await west.locator('.van-dialog__confirm').click();
     expect(posts).toEqual([]);
 
@@ -109,7 +110,7 @@ describe('sidebar (reps) in a browser', () => {
     await putRule(world.admin, `/api/admin/tags/${world.tags['客户等级/VIP']}/visibility`, { see: { departments: [1] }, use: { users: ['chenjun'] } });
     await tagChip(east, 'VIP').click();
     await east.locator('.van-dialog').waitFor();
-    expect(await east.locator('.van-dialog').textContent()).toContain('你可以看到这个标签，但没有使用权限，未做任何修改。');
+    expect(await east.locator('.van-dialog').textContent()).toContain('你可以看到「VIP」，但没有使用权限，未做任何修改。');
     await east.locator('.van-dialog').evaluate((dialog) => Promise.all(dialog.getAnimations({ subtree: true }).map((a) => a.finished)));
     await screenshot(east, 'sidebar-tag-refused-320');
     await east.locator('.van-dialog__confirm').click();

@@ -129,9 +129,10 @@ describe('scopes over HTTP', () => {
     expect(res.body).toMatchObject({
       externalUserId: 'wmAlpha', name: '甲客户', ownerUserid: 'repa', owner: { userid: 'repa', name: '导购甲', active: true },
       permissions: { view: true, edit: true, tag: true, export: false, delete: false, assign: false, transfer: false, unmask: true },
-      masked: [],
+      // Masked even for a member who may unmask: full values only through an audited reveal.
+      masked: ['relation.remarkMobiles'],
     });
-    expect(res.body.relations[0]).toMatchObject({ userid: 'repa', remark: '甲-老客', remarkMobiles: [PHONE_A], status: 'active' });
+    expect(res.body.relations[0]).toMatchObject({ userid: 'repa', name: '导购甲', remark: '甲-老客', remarkMobiles: ['138********'], status: 'active' });
     const managerView = await call(east, 'east', 'GET', detail('wmAlpha'));
     expect(managerView.body.permissions).toEqual({ view: true, edit: true, tag: true, export: true, delete: false, assign: true, transfer: true, unmask: true });
   });
@@ -205,15 +206,20 @@ describe('masking', () => {
     expect((await deniedAudits('agent', 'wmAlpha')).map((a) => a.action)).toContain('customer.unmask');
   });
 
-  it('with unmask: shown in full; reveal returns one value and is audited without the value', async () => {
+  it('with unmask: still masked in the detail and the list; reveal returns one value and is audited without the value', async () => {
     const res = await call(repa, 'repa', 'GET', detail('wmAlpha'));
-    expect(res.body.relations[0].remarkMobiles).toEqual([PHONE_A]);
-    expect(res.body.corpName).toBe('星河科技有限公司');
+    expect(res.body.permissions.unmask).toBe(true);
+    expect(res.body.relations[0].remarkMobiles).toEqual(['138********']);
+    expect(res.body.corpName).toBe('星河科*****');
+    expect(res.body.masked).toEqual(['customer.corpName', 'relation.remarkMobiles']);
+    expect(JSON.stringify((await call(repa, 'repa', 'GET', '/api/customers?limit=50')).body)).not.toContain('星河科技有限公司');
     const reveal = await repa.post(`${detail('wmAlpha')}/reveal`, { field: 'relation.remarkMobiles', userid: 'repa' });
     expect(reveal.status).toBe(200);
     expect(reveal.body).toEqual({ field: 'relation.remarkMobiles', userid: 'repa', index: 0, value: PHONE_A });
     const [entry] = await db().select().from(auditLog).where(and(eq(auditLog.action, 'customer.reveal'), eq(auditLog.actor, 'repa')));
     expect(entry).toMatchObject({ subjectId: 'wmAlpha', outcome: 'allowed', details: { field: 'relation.remarkMobiles', relation: 'repa', index: 0 } });
+    const company = await repa.post(`${detail('wmAlpha')}/reveal`, { field: 'customer.corpName' });
+    expect(company.body.value).toBe('星河科技有限公司');
   });
 
   it('a role edit takes unmask away at once', async () => {
@@ -276,7 +282,8 @@ describe('grants', () => {
     const emergency = await agent.post('/api/grants', { actions: ['unmask'], customerIds: ['wmAlpha'], durationSeconds: 600, reason: '客户投诉来电', emergency: true });
     expect(emergency.status).toBe(201);
     expect(emergency.body).toMatchObject({ state: 'active', emergency: true, inForce: true, approver: null });
-    expect((await call(agent, 'agent', 'GET', detail('wmAlpha'))).body.relations[0].remarkMobiles).toEqual([PHONE_A]);
+    expect((await call(agent, 'agent', 'GET', detail('wmAlpha'))).body.permissions.unmask).toBe(true);
+    expect((await call(agent, 'agent', 'POST', `${detail('wmAlpha')}/reveal`, { field: 'relation.remarkMobiles', userid: 'repa' })).body.value).toBe(PHONE_A);
     expect((await agent.post('/api/grants', { actions: ['unmask'], customerIds: ['wmAlpha'], durationSeconds: 7200, reason: 'x', emergency: true })).status).toBe(400);
 
     const review = await boss.get('/api/admin/grants?review=1');
@@ -284,7 +291,8 @@ describe('grants', () => {
     expect((await boss.post(`/api/admin/grants/${emergency.body.id}/review`, { note: '已核实' })).status).toBe(200);
     expect((await boss.get('/api/admin/grants?review=1')).body.grants).toEqual([]);
     expect((await boss.post(`/api/grants/${emergency.body.id}/revoke`)).body.state).toBe('revoked');
-    expect((await call(agent, 'agent', 'GET', detail('wmAlpha'))).body.relations[0].remarkMobiles).toEqual(['138********']);
+    expect((await call(agent, 'agent', 'GET', detail('wmAlpha'))).body.permissions.unmask).toBe(false);
+    expect((await agent.post(`${detail('wmAlpha')}/reveal`, { field: 'relation.remarkMobiles', userid: 'repa' })).status).toBe(403);
   });
 });
 
@@ -358,7 +366,7 @@ describe('audit API', () => {
         if (!mayUnmask[who]!.includes(phone)) expect(body, `${who} received ${phone}`).not.toContain(phone);
       }
     }
-    // The agent's one unmasked view came through its emergency grant; it is the only one.
+    // The agent's one full value came through a reveal under its emergency grant; it is the only one.
     expect(received.filter((r) => r.who === 'agent' && r.body.includes(PHONE_A))).toHaveLength(1);
     const rows = await db().select({ details: auditLog.details }).from(auditLog);
     for (const row of rows) for (const phone of PHONES) expect(JSON.stringify(row.details)).not.toContain(phone);

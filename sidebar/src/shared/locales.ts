@@ -1,4 +1,6 @@
 // Words both surfaces use. Each surface adds its own (sidebar/locales.ts, admin/locales.ts).
+import { reasonMessages } from './reason-messages.ts';
+
 export const commonMessages = {
   'zh-CN': {
     app: { name: '企微标签卫士' },
@@ -23,11 +25,16 @@ export const commonMessages = {
       BAD_REQUEST: '请求有误：{message}',
       SERVER_ERROR: '服务器出错了，请稍后再试。',
       generic: '操作失败：{message}',
+      MEMBER_LEFT: '你已离职或账号已停用，不能登录。',
+      MEMBER_NOT_VISIBLE: '你不在本应用的可见范围内，请联系管理员。',
+      OAUTH_STATE: '登录链接已失效，请从企业微信重新打开应用。',
     },
+    reasons: reasonMessages['zh-CN'],
     session: {
       viewAsBanner: '正在以 {name} 的身份只读查看', endViewAs: '结束查看',
       signInTitle: '选择成员登录（沙箱）', signInHint: '沙箱模式下用成员选择代替企业微信登录。', signIn: '登录',
       openInWecom: '请在企业微信中打开此页面。', member: '成员', pickMember: '选择成员', redirecting: '正在通过企业微信登录…',
+      wecomLogin: '通过企业微信登录', wecomLoginHint: '沙箱中由模拟器扮演企业微信的授权页。', loginRefused: '企业微信登录未成功，请重新打开应用。',
     },
   },
   en: {
@@ -53,11 +60,16 @@ export const commonMessages = {
       BAD_REQUEST: 'The request was refused: {message}',
       SERVER_ERROR: 'The server failed; try again later.',
       generic: 'Failed: {message}',
+      MEMBER_LEFT: 'You have left the company or your account is disabled, so you cannot sign in.',
+      MEMBER_NOT_VISIBLE: 'You are not in this app\'s visible range; ask an admin.',
+      OAUTH_STATE: 'The login link is no longer valid; open the app from WeCom again.',
     },
+    reasons: reasonMessages.en,
     session: {
       viewAsBanner: 'Viewing as {name}, read-only', endViewAs: 'End view-as',
       signInTitle: 'Sign in as a member (sandbox)', signInHint: 'In sandbox mode a member picker stands in for the WeCom login.', signIn: 'Sign in',
       openInWecom: 'Open this page from WeCom.', member: 'Member', pickMember: 'Pick a member', redirecting: 'Signing in with WeCom…',
+      wecomLogin: 'Sign in with WeCom', wecomLoginHint: 'In the sandbox the simulator plays WeCom\'s authorize page.', loginRefused: 'The WeCom login did not succeed; open the app again.',
     },
   },
 };

@@ -1,4 +1,5 @@
 // Shapes of the server's answers the web app reads (see README.md's API table).
+import type { Reason } from './reasons.ts';
 
 export interface Me {
   userid: string;
@@ -18,7 +19,8 @@ export interface Health {
 
 export type TagKind = 'corp' | 'strategy' | 'personal';
 
-export interface TagLeaf { id: string; name: string; kind: 'corp' | 'strategy'; usable: boolean; lockedReason?: string }
+/** `lockedReason` is the server's English; `lock` the same as a code with parameters (shared/reasons.ts). */
+export interface TagLeaf { id: string; name: string; kind: 'corp' | 'strategy'; usable: boolean; lockedReason?: string; lock?: Reason }
 export interface TagGroupNode { type: 'group'; id: string; name: string; kind: 'corp' | 'strategy'; strategy?: { id: number; name: string }; tags: TagLeaf[] }
 export interface TagFolderNode { type: 'folder'; id: string; name: string; children: (TagFolderNode | TagGroupNode)[] }
 export interface PersonalTag { id: string; name: string; groupName: string | null; customers?: number }
@@ -32,7 +34,10 @@ export interface TagView { tagId: string; kind: string; name: string; groupName:
 
 export interface Relation {
   userid: string;
+  /** The colleague's name (the userid when the member is unknown to the server). */
   name?: string | null;
+  /** Who added the customer for this relation, by name. */
+  operName?: string | null;
   remark: string | null;
   description: string | null;
   remarkCorpName?: string | null;

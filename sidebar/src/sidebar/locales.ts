@@ -14,6 +14,7 @@ export const sidebarMessages = {
       myRelation: '我与客户', remark: '备注', description: '描述', addedAt: '添加时间', addWay: '添加方式', state: '渠道',
       status: '状态', phone: '电话', reveal: '显示', revealed: '已显示（已记录审计）', noRelation: '你不是该客户的跟进人。',
       statusActive: '正常', statusEnded: '已结束', corp: '公司', notFound: '没有找到这位客户，或你无权查看。',
+      followers: '跟进人', me: '我', addedFor: '由 {name} 添加', masked: '已隐藏部分内容',
       addWays: {
         0: '未知来源', 1: '扫描二维码', 2: '搜索手机号', 3: '名片分享', 4: '群聊', 5: '手机通讯录', 6: '微信联系人',
         8: '第三方应用', 9: '搜索邮箱', 10: '视频号', 11: '日程参与人', 12: '会议参与人', 13: '微信好友', 14: '智能硬件专属客服',
@@ -63,6 +64,7 @@ export const sidebarMessages = {
       myRelation: 'Me and this customer', remark: 'Remark', description: 'Description', addedAt: 'Added', addWay: 'Added via', state: 'Channel',
       status: 'Status', phone: 'Phone', reveal: 'Reveal', revealed: 'Revealed (audited)', noRelation: 'You do not follow this customer.',
       statusActive: 'Active', statusEnded: 'Ended', corp: 'Company', notFound: 'No such customer, or not yours to see.',
+      followers: 'Followed by', me: 'me', addedFor: 'added by {name}', masked: 'partly hidden',
       addWays: {
         0: 'Unknown', 1: 'QR code', 2: 'Phone number search', 3: 'Business card', 4: 'Group chat', 5: 'Phone contacts', 6: 'WeChat contact',
         8: 'Third-party app', 9: 'Email search', 10: 'Channels', 11: 'Schedule attendee', 12: 'Meeting attendee', 13: 'WeChat friend', 14: 'Smart device support',

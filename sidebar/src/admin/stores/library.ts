@@ -1,5 +1,6 @@
 import { defineStore } from 'pinia';
 import { api } from '../../shared/api.ts';
+import type { Reason } from '../../shared/reasons.ts';
 
 export type RuleMode = 'enforce' | 'report';
 interface NodeBase { id: string | number; name: string; order: number; hasRule: boolean; ruleMode: RuleMode | null }
@@ -13,8 +14,10 @@ export interface Conflict {
   kind: string;
   severity: 'warning' | 'info';
   node: { type: string; id: string; name: string };
+  /** English, for API clients; the console words `reason` and the fix per `kind` (shared/reasons.ts). */
   message: string;
   fix: string;
+  reason?: Reason;
 }
 
 /** A tag for pickers: its id, name and where it sits. */

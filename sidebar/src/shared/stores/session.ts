@@ -2,6 +2,17 @@ import { defineStore } from 'pinia';
 import { api, isApiError, setCsrfToken } from '../api.ts';
 import type { Health, Me } from '../types.ts';
 
+/** Reads `loginError` from the page address once and removes it, so a reload does not repeat it. */
+function takeLoginError(): string | null {
+  if (typeof location === 'undefined') return null;
+  const url = new URL(location.href);
+  const code = url.searchParams.get('loginError');
+  if (!code) return null;
+  url.searchParams.delete('loginError');
+  history.replaceState(history.state, '', url.toString());
+  return code;
+}
+
 export type SessionState = 'loading' | 'signed-in' | 'signed-out' | 'error';
 
 /**
@@ -14,6 +25,8 @@ export const useSessionStore = defineStore('session', {
     me: null as Me | null,
     sandbox: false,
     error: null as unknown,
+    /** Why the last WeCom login was refused (`?loginError=` on the page the server sent us back to). */
+    loginError: takeLoginError(),
   }),
   getters: {
     /** View-as: an admin reads as another member; every control is disabled (the server refuses writes too). */

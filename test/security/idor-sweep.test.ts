@@ -25,6 +25,8 @@ interface SweepCase {
   code: string;
   /** The product records this refusal in the audit log (subject = the id). */
   audited?: boolean;
+  /** Real values of the route's other parameters (the swept id fills the rest). */
+  params?: () => Record<string, string>;
 }
 
 const ids: Record<string, string> = {};
@@ -36,6 +38,19 @@ const MEMBER_SWEEP: Record<string, SweepCase> = {
   'GET /api/customers/:externalUserId': { id: () => 'wmEast1', status: 404, code: 'NOT_FOUND', audited: true },
   'POST /api/customers/:externalUserId/reveal': { id: () => 'wmEast1', body: () => ({ field: 'relation.remarkMobiles', userid: 'east_rep1' }), status: 404, code: 'NOT_FOUND', audited: true },
   'POST /api/customers/:externalUserId/tags': { id: () => 'wmEast1', body: () => ({ add: [ids.vipTag] }), status: 404, code: 'NOT_FOUND', audited: true },
+  'GET /api/customers/:externalUserId/access/explain': { id: () => 'wmEast1', status: 404, code: 'NOT_FOUND' },
+  'PATCH /api/customers/:externalUserId/notes/:noteId': { id: () => ids.note!, params: () => ({ externalUserId: 'wmEast1' }), body: () => ({ content: '改写' }), status: 404, code: 'NOT_FOUND' },
+  'DELETE /api/customers/:externalUserId/notes/:noteId': { id: () => ids.note!, params: () => ({ externalUserId: 'wmEast1' }), status: 404, code: 'NOT_FOUND' },
+  'GET /api/campaigns/:id': { id: () => ids.campaign!, status: 404, code: 'NOT_FOUND' },
+  'GET /api/campaigns/:id/preview': { id: () => ids.campaign!, status: 404, code: 'NOT_FOUND' },
+  'POST /api/campaigns/:id/send': { id: () => ids.campaign!, body: () => ({}), status: 403, code: 'FORBIDDEN' },
+  'POST /api/campaigns/:id/cancel': { id: () => ids.campaign!, body: () => ({}), status: 404, code: 'NOT_FOUND' },
+  'POST /api/campaigns/:id/refresh': { id: () => ids.campaign!, body: () => ({}), status: 404, code: 'NOT_FOUND' },
+  'GET /api/campaigns/:id/touches': { id: () => ids.campaign!, status: 404, code: 'NOT_FOUND' },
+  'GET /api/campaigns/:id/touches.csv': { id: () => ids.campaign!, status: 404, code: 'NOT_FOUND' },
+  'POST /api/materials/:id/sent': { id: () => ids.material!, body: () => ({ externalUserId: 'wmEast1' }), status: 404, code: 'NOT_FOUND' },
+  'PUT /api/material-library/:id': { id: () => ids.material!, body: () => ({ kind: 'text', title: '改写', content: { text: '改写' }, tagGroupIds: [ids.vipGroup] }), status: 404, code: 'NOT_FOUND' },
+  'DELETE /api/material-library/:id': { id: () => ids.material!, status: 404, code: 'NOT_FOUND' },
   'GET /api/customers/:externalUserId/notes': { id: () => 'wmEast1', status: 404, code: 'NOT_FOUND', audited: true },
   'POST /api/customers/:externalUserId/notes': { id: () => 'wmEast1', body: () => ({ content: '越权备注' }), status: 404, code: 'NOT_FOUND', audited: true },
   'POST /api/customers/:externalUserId/release': { id: () => 'wmEast1', body: () => ({}), status: 404, code: 'NOT_FOUND', audited: true },
@@ -101,6 +116,17 @@ beforeAll(async () => {
   const way = await w.admin.post('/api/admin/contact-ways', { users: ['east_rep1'], rules: { tagIds: [], owner: { mode: 'adder' } } });
   expect(way.status).toBe(201);
   ids.contactWay = way.body.contactWay.configId;
+  const note = await eastRep.post('/api/customers/wmEast1/notes', { content: '东区备注' });
+  expect(note.status).toBe(201);
+  ids.note = String(note.body.id ?? note.body.note?.id);
+  const campaign = await (await w.as('east_mgr')).post('/api/campaigns', {
+    name: '华东活动', audience: { enterpriseTags: [ids.vipTag], personalTags: [], conditions: {}, directedTags: [] }, content: { text: { content: '您好' } },
+  });
+  expect(campaign.status, JSON.stringify(campaign.body)).toBe(201);
+  ids.campaign = String(campaign.body.id ?? campaign.body.campaign?.id);
+  const material = await w.admin.post('/api/material-library', { kind: 'text', title: '华东素材', content: { text: '华东专用' }, tagGroupIds: [ids.vipGroup], departmentId: 2 });
+  expect(material.status, JSON.stringify(material.body)).toBe(201);
+  ids.material = String(material.body.id ?? material.body.material?.id);
   await w.inboxSettled();
 });
 
@@ -138,7 +164,8 @@ describe('IDOR sweep', () => {
       const real = test.id();
       const before = await databaseState(w.db);
       const auditFrom = await w.lastAuditId();
-      const res = await outsider.request(route.method, fillPath(route.path, () => real), test.body?.() ?? (route.method === 'GET' || route.method === 'DELETE' ? undefined : {}));
+      const other = test.params?.() ?? {};
+      const res = await outsider.request(route.method, fillPath(route.path, (name) => other[name] ?? real), test.body?.() ?? (route.method === 'GET' || route.method === 'DELETE' ? undefined : {}));
       expect(res.status, `${key} with a real id: ${JSON.stringify(res.body)}`).toBe(test.status);
       expect(res.body.error.code, key).toBe(test.code);
       expect(JSON.stringify(res.body), key).not.toMatch(/东客|13812345678|私人标签/);
@@ -147,7 +174,7 @@ describe('IDOR sweep', () => {
       expect(entries.filter((e) => e.outcome !== 'denied'), `${key} wrote only refusals`).toEqual([]);
       if (test.audited) expect(entries.some((e) => e.actor === OUTSIDER && e.subjectId === real), `${key} audited`).toBe(true);
 
-      const missing = await outsider.request(route.method, fillPath(route.path, () => missingId(real)), test.body?.() ?? (route.method === 'GET' || route.method === 'DELETE' ? undefined : {}));
+      const missing = await outsider.request(route.method, fillPath(route.path, (name) => other[name] ?? missingId(real)), test.body?.() ?? (route.method === 'GET' || route.method === 'DELETE' ? undefined : {}));
       expect({ status: missing.status, code: missing.body.error.code }, `${key} with a missing id`).toEqual({ status: test.status, code: test.code });
     }
   });

@@ -30,14 +30,23 @@ import { jssdkRouter } from './routes/jssdk.route.ts';
 import { orgRouter } from './routes/org.route.ts';
 import { webAppRouter } from './routes/web-app.route.ts';
 import { adminDashboardRouter } from './routes/admin-dashboard.route.ts';
+import { reenterRequestContext, requestIdMiddleware } from './http/request-id.ts';
+import { metricsRouter } from './routes/metrics.route.ts';
+import { queueBoardRouter } from './routes/queue-board.route.ts';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // Request id, access log line, and the request context every log line of the request carries.
+  app.use(requestIdMiddleware(ctx.logger));
   // The callback reads its own raw body (text, 64 KB) before any JSON parsing.
-  app.use(callbackRouter({ db: ctx.db, queues: ctx.queues, logger: ctx.logger.child({ route: 'callback' }), credentials: ctx.callbackCredentials }));
+  app.use(callbackRouter({ db: ctx.db, queues: ctx.queues, logger: ctx.logger.child({ route: 'callback' }), credentials: ctx.callbackCredentials, metrics: ctx.metrics }));
   app.use(express.json({ limit: '256kb' }));
+  app.use(reenterRequestContext);
+  // Operating: Prometheus metrics and the queue board (before the web app, which serves /admin/*).
+  app.use(metricsRouter(ctx));
+  app.use(queueBoardRouter(ctx));
   app.use(healthRouter(ctx));
   app.use(authRouter(ctx));
   app.use(meRouter(ctx));

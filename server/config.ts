@@ -24,6 +24,7 @@ const schema = z.object({
   ADMIN_USERIDS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   WECOM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(10_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  METRICS_TOKEN: z.string().regex(/^[\x21-\x7e]{32,256}$/, 'at least 32 printable characters without spaces (sent as `Authorization: Bearer <token>`)').optional(),
 });
 
 type Env = z.infer<typeof schema>;
@@ -51,6 +52,8 @@ export interface AppConfig {
   adminUserIds: string[];
   wecomRateLimitPerMinute: number;
   logLevel: Env['LOG_LEVEL'];
+  /** Lets Prometheus scrape /metrics with `Authorization: Bearer <token>` (admins' sessions work too). */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -94,5 +97,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     adminUserIds: e.ADMIN_USERIDS,
     wecomRateLimitPerMinute: e.WECOM_RATE_LIMIT_PER_MINUTE,
     logLevel: e.LOG_LEVEL,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

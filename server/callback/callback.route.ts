@@ -6,12 +6,15 @@ import type { Queues } from '../../jobs/queues.ts';
 import { CallbackCryptoError, decryptMessage, verifySignature, type CallbackCredentials } from '../wecom/callback-crypto.ts';
 import { CallbackFormatError, envelopeSchema, parseEvent, parseXmlRecord } from '../wecom/callback-events.ts';
 import { enqueueResync, InboxWriter, type CommitResult } from './inbox.ts';
+import type { CallbackOutcome, ProductMetrics } from '../observability/metrics.ts';
+import { addLogFields, reenterRequestContext } from '../http/request-id.ts';
 
 export interface CallbackRouteDeps {
   db: Database;
   queues: Queues;
   logger: Logger;
   credentials: () => CallbackCredentials;
+  metrics: ProductMetrics;
 }
 
 const signedQuery = z.object({
@@ -22,9 +25,12 @@ const signedQuery = z.object({
 
 type Rejection = { status: number; reason: string };
 
-function reject(res: Response, logger: Logger, rejection: Rejection): void {
+const OUTCOME_OF_STATUS: Record<number, CallbackOutcome> = { 400: 'bad_request', 401: 'unauthorized', 413: 'too_large' };
+
+function reject(res: Response, logger: Logger, rejection: Rejection, metrics: ProductMetrics): void {
   // The reason is logged; the answer says only what kind of failure it was (no keys, no plaintext).
   logger.warn({ status: rejection.status, reason: rejection.reason }, 'callback rejected');
+  metrics.callback(OUTCOME_OF_STATUS[rejection.status] ?? 'bad_request');
   res.status(rejection.status).type('text/plain').send(rejection.status === 413 ? 'payload too large' : rejection.status === 401 ? 'unauthorized' : 'bad request');
 }
 
@@ -42,21 +48,22 @@ function cryptoRejection(error: unknown): Rejection | undefined {
 export function callbackRouter(deps: CallbackRouteDeps): Router {
   const router = Router();
   const inbox = new InboxWriter(deps.db, deps.queues, deps.logger);
-  const { logger } = deps;
+  const { logger, metrics } = deps;
 
   router.get('/wecom/callback', (req: Request, res: Response) => {
     const query = signedQuery.extend({ echostr: z.string().min(1).max(2048) }).safeParse(req.query);
-    if (!query.success) return reject(res, logger, { status: 400, reason: `verification query: ${query.error.issues[0]?.message}` });
+    if (!query.success) return reject(res, logger, { status: 400, reason: `verification query: ${query.error.issues[0]?.message}` }, metrics);
     const { msg_signature, timestamp, nonce, echostr } = query.data;
     try {
       const credentials = deps.credentials();
       verifySignature(credentials, timestamp, nonce, echostr, msg_signature);
       const plaintext = decryptMessage(credentials, echostr);
+      metrics.callback('url_verified');
       res.status(200).type('text/plain').send(plaintext);
     } catch (error) {
       const rejection = cryptoRejection(error);
       if (!rejection) throw error;
-      reject(res, logger, rejection);
+      reject(res, logger, rejection, metrics);
     }
   });
 
@@ -67,16 +74,16 @@ export function callbackRouter(deps: CallbackRouteDeps): Router {
     readBody(req, res, (error?: unknown) => {
       if (!error) return next();
       const { status, type } = error as { status?: number; type?: string };
-      if (status === 413) return reject(res, logger, { status: 413, reason: 'body larger than 64 KB' });
-      if (status && status >= 400 && status < 500) return reject(res, logger, { status: 400, reason: `body could not be read (${type ?? status})` });
+      if (status === 413) return reject(res, logger, { status: 413, reason: 'body larger than 64 KB' }, metrics);
+      if (status && status >= 400 && status < 500) return reject(res, logger, { status: 400, reason: `body could not be read (${type ?? status})` }, metrics);
       next(error);
     });
   };
 
-  router.post('/wecom/callback', body, async (req: Request, res: Response) => {
+  router.post('/wecom/callback', body, reenterRequestContext, async (req: Request, res: Response) => {
     const query = signedQuery.safeParse(req.query);
-    if (!query.success) return reject(res, logger, { status: 400, reason: `event query: ${query.error.issues[0]?.message}` });
-    if (typeof req.body !== 'string' || req.body.length === 0) return reject(res, logger, { status: 400, reason: 'empty body' });
+    if (!query.success) return reject(res, logger, { status: 400, reason: `event query: ${query.error.issues[0]?.message}` }, metrics);
+    if (typeof req.body !== 'string' || req.body.length === 0) return reject(res, logger, { status: 400, reason: 'empty body' }, metrics);
     const { msg_signature, timestamp, nonce } = query.data;
     let fields: Record<string, string>;
     let parsed: ReturnType<typeof parseEvent>;
@@ -91,17 +98,21 @@ export function callbackRouter(deps: CallbackRouteDeps): Router {
     } catch (error) {
       const rejection = cryptoRejection(error);
       if (!rejection) throw error;
-      return reject(res, logger, rejection);
+      return reject(res, logger, rejection, metrics);
     }
     let committed: CommitResult;
     try {
-      committed = await inbox.commit(parsed, fields);
+      committed = await inbox.commit(parsed, fields, res.locals.requestId as string | undefined);
     } catch (error) {
       // Not committed: a 503 makes WeCom deliver it again.
+      metrics.callback('unavailable');
       logger.error({ err: error }, 'callback event could not be committed; answering 503 so WeCom retries');
       res.status(503).type('text/plain').send('temporarily unavailable');
       return;
     }
+    const outcome: CallbackOutcome = committed.duplicate ? 'duplicate' : parsed.kind === 'unhandled' ? 'unhandled' : 'stored';
+    metrics.callback(outcome);
+    addLogFields(res, { inboxId: committed.id, callback: outcome, event: fields.Event, changeType: fields.ChangeType });
     res.status(200).type('text/plain').send('');
     if (committed.duplicate) {
       logger.info({ inboxId: committed.id }, 'duplicate callback delivery acknowledged');

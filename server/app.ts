@@ -33,6 +33,7 @@ import { adminDashboardRouter } from './routes/admin-dashboard.route.ts';
 import { reenterRequestContext, requestIdMiddleware } from './http/request-id.ts';
 import { metricsRouter } from './routes/metrics.route.ts';
 import { queueBoardRouter } from './routes/queue-board.route.ts';
+import { openApiRouter } from './routes/openapi.route.ts';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -74,6 +75,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(jssdkRouter(ctx));
   app.use(orgRouter(ctx));
   app.use(adminDashboardRouter(ctx));
+  app.use(openApiRouter(ctx));
   // The built web app (sidebar/dist): /sidebar/*, /admin/* and their hashed /assets/*.
   app.use(webAppRouter(ctx));
   app.use('/api', (req: Request) => {

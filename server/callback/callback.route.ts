@@ -17,11 +17,14 @@ export interface CallbackRouteDeps {
   metrics: ProductMetrics;
 }
 
-const signedQuery = z.object({
+export const signedQuery = z.object({
   msg_signature: z.string().regex(/^[0-9a-fA-F]{40}$/, 'msg_signature must be 40 hex characters'),
   timestamp: z.string().regex(/^\d{1,12}$/, 'timestamp must be digits'),
   nonce: z.string().min(1).max(64),
 });
+
+/** URL verification: the signed query plus the encrypted echo string. */
+export const verificationQuery = signedQuery.extend({ echostr: z.string().min(1).max(2048) });
 
 type Rejection = { status: number; reason: string };
 
@@ -51,7 +54,7 @@ export function callbackRouter(deps: CallbackRouteDeps): Router {
   const { logger, metrics } = deps;
 
   router.get('/wecom/callback', (req: Request, res: Response) => {
-    const query = signedQuery.extend({ echostr: z.string().min(1).max(2048) }).safeParse(req.query);
+    const query = verificationQuery.safeParse(req.query);
     if (!query.success) return reject(res, logger, { status: 400, reason: `verification query: ${query.error.issues[0]?.message}` }, metrics);
     const { msg_signature, timestamp, nonce, echostr } = query.data;
     try {

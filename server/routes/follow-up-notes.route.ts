@@ -5,8 +5,8 @@ import { currentSession, requirePermission } from '../http/guard.ts';
 import { addNote, listNotes, NOTE_MAX_LENGTH } from '../services/follow-up-notes.service.ts';
 import { externalUserIdSchema } from './customers.route.ts';
 
-const noteBody = z.object({ content: z.string().trim().min(1).max(NOTE_MAX_LENGTH) }).strict();
-const notesQuery = z.object({ before: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
+export const noteBody = z.object({ content: z.string().trim().min(1).max(NOTE_MAX_LENGTH) }).strict();
+export const notesQuery = z.object({ before: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
 
 /** Follow-up notes: read with `view`, added with `edit` on the customer. */
 export function followUpNotesRouter(ctx: AppContext): Router {

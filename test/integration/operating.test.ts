@@ -188,5 +188,10 @@ describe('queue board at /admin/queues', () => {
     const names = (queues.body.queues as { name: string; readOnlyMode: boolean }[]).map((q) => q.name).sort();
     expect(names).toEqual(['customer-assignment', 'customer-exports', 'maintenance', 'public-pool', 'wecom-events', 'wecom-sync', 'wecom-transfers', 'wecom-welcome', 'wecom-writes']);
     expect((queues.body.queues as { readOnlyMode: boolean }[]).every((q) => q.readOnlyMode)).toBe(true);
+    // An admin's action through the board (here: pausing the events queue) is refused and changes nothing.
+    const pause = await admin.request('PUT', '/admin/queues/api/queues/wecom-events/pause', {});
+    expect(pause.status).toBeGreaterThanOrEqual(400);
+    expect(pause.status).toBeLessThan(500);
+    expect(await t.product.ctx.queues.events.isPaused()).toBe(false);
   });
 });

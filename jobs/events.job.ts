@@ -85,7 +85,9 @@ export function eventProcessor(deps: EventJobDeps) {
       // Writes recorded in the transaction are queued after it commits (the sweep catches a failure).
       for (const writeId of writes ?? []) await enqueueWrite(deps.queues, writeId);
       if (writes) await contactWay?.enqueueWrites(deps.queues);
-      return writes ? 'processed' : 'skipped';
+      const outcome: EventOutcome = writes ? 'processed' : 'skipped';
+      deps.logger.info({ inboxId, event: row.event, changeType: row.changeType, outcome, writes: writes?.length ?? 0 }, 'callback event processed');
+      return outcome;
     } catch (error) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       // WeCom says whether its error can pass; anything else (database, network) is retried.

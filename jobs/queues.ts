@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import { withRequestId } from '../server/observability/request-context.ts';
 
 /** The product's queues. Job data carries ids only, never personal data such as phone numbers. */
 export const QUEUE_NAMES = {
@@ -23,7 +24,8 @@ export const QUEUE_NAMES = {
 export type QueueName = keyof typeof QUEUE_NAMES;
 
 /** `resync`: re-read the event's customer without re-processing the event (see enqueueResync). */
-export interface EventJobData { inboxId: number; resync?: boolean }
+/** `requestId`: the callback request that stored the event (log correlation). */
+export interface EventJobData { inboxId: number; resync?: boolean; requestId?: string }
 export interface SyncJobData { backgroundJobId: string; scope: 'full' | 'org' }
 export interface WriteJobData { writeId: number }
 /** Ids and the filter only (tag ids, userids): never personal data. */
@@ -65,6 +67,17 @@ export function redisConnection(url: string, options: { failFast?: boolean } = {
   });
 }
 
+/**
+ * Jobs queued while serving a request (or running a job) carry its request id in their data, so the
+ * work they lead to logs the same id (server/observability/request-context.ts).
+ */
+function carryRequestId(queue: Queue): void {
+  const add = queue.add.bind(queue);
+  const addBulk = queue.addBulk.bind(queue);
+  queue.add = ((name, data, opts) => add(name, withRequestId(data), opts)) as typeof queue.add;
+  queue.addBulk = ((jobs) => addBulk(jobs.map((job) => ({ ...job, data: withRequestId(job.data) })))) as typeof queue.addBulk;
+}
+
 export function createQueues(redisUrl: string, prefix: string): Queues {
   const producer = redisConnection(redisUrl, { failFast: true });
   producer.on('error', () => undefined); // reported by /healthz, not by crashing
@@ -83,7 +96,10 @@ export function createQueues(redisUrl: string, prefix: string): Queues {
   const exports = new Queue<ExportJobData>(QUEUE_NAMES.exports, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 3, backoff: { type: 'exponential', delay: 5_000 } } });
   const campaigns = new Queue<CampaignJobData>(QUEUE_NAMES.campaigns, { connection, prefix, defaultJobOptions: { ...defaults, attempts: 3, backoff: { type: 'exponential', delay: 5_000 } } });
   const all = [events, sync, writes, welcome, maintenance, assignment, transfers, pool, exports, campaigns];
-  for (const queue of all) queue.on('error', () => undefined);
+  for (const queue of all) {
+    queue.on('error', () => undefined);
+    carryRequestId(queue);
+  }
   return {
     events, sync, writes, welcome, maintenance, assignment, transfers, pool, exports, campaigns, producer,
     async close() {

@@ -35,15 +35,25 @@ import { webAppRouter } from './routes/web-app.route.ts';
 import { adminDashboardRouter } from './routes/admin-dashboard.route.ts';
 import { campaignsRouter } from './routes/campaigns.route.ts';
 import { materialsRouter } from './routes/materials.route.ts';
+import { reenterRequestContext, requestIdMiddleware } from './http/request-id.ts';
+import { metricsRouter } from './routes/metrics.route.ts';
+import { queueBoardRouter } from './routes/queue-board.route.ts';
+import { openApiRouter } from './routes/openapi.route.ts';
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // Request id, access log line, and the request context every log line of the request carries.
+  app.use(requestIdMiddleware(ctx.logger));
   // The callback reads its own raw body (text, 64 KB) before any JSON parsing.
   app.use(callbackRouter({ db: ctx.db, queues: ctx.queues, logger: ctx.logger.child({ route: 'callback' }), credentials: ctx.callbackCredentials,
-    rateLimit: { limiter: ctx.rateLimiter, perMinute: ctx.config.rateLimits.callbackPerMinute, rejectedPerMinute: ctx.config.rateLimits.callbackRejectedPerMinute } }));
+    rateLimit: { limiter: ctx.rateLimiter, perMinute: ctx.config.rateLimits.callbackPerMinute, rejectedPerMinute: ctx.config.rateLimits.callbackRejectedPerMinute }, metrics: ctx.metrics }));
   app.use(express.json({ limit: '256kb' }));
+  app.use(reenterRequestContext);
+  // Operating: Prometheus metrics and the queue board (before the web app, which serves /admin/*).
+  app.use(metricsRouter(ctx));
+  app.use(queueBoardRouter(ctx));
   app.use(healthRouter(ctx));
   app.use(authRouter(ctx));
   app.use(meRouter(ctx));
@@ -75,6 +85,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(adminDashboardRouter(ctx));
   app.use(campaignsRouter(ctx));
   app.use(materialsRouter(ctx));
+  app.use(openApiRouter(ctx));
   // The built web app (sidebar/dist): /sidebar/*, /admin/* and their hashed /assets/*.
   app.use(webAppRouter(ctx));
   app.use('/api', requirePermission(ctx, 'public'), (req: Request) => {

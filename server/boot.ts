@@ -10,6 +10,7 @@ import { openDatabase, type OpenDatabase } from './db/database.ts';
 import { settings } from './db/schema.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RateLimiter } from './http/rate-limit.ts';
+import { ProductMetrics } from './observability/metrics.ts';
 import { startPrivateRedis, type PrivateRedis } from './runtime/private-redis.ts';
 import { sandboxConfig, sandboxCredentials } from './sandbox.ts';
 import { requestFullSync } from './services/full-sync.service.ts';
@@ -90,9 +91,11 @@ export async function startProduct(options: StartOptions): Promise<RunningProduc
     cleanups.push(async () => redis.disconnect());
     const queues = createQueues(redisUrl, prefix);
     cleanups.push(() => queues.close());
+    const metrics = new ProductMetrics();
+    metrics.watchState(database.db, queues);
     const wecom = new WecomClient({
       apiBase: config.wecom.apiBase, corpId: config.wecom.corpId, secret: config.wecom.agentSecret, agentId: config.wecom.agentId,
-      redis, keyPrefix: `${prefix}:wecom:`, logger, ...options.wecomClient,
+      redis, keyPrefix: `${prefix}:wecom:`, logger, onCall: (path, result, seconds) => metrics.wecomCall(path, result, seconds), ...options.wecomClient,
     });
 
     let workers: RunningWorkers | undefined;
@@ -106,6 +109,7 @@ export async function startProduct(options: StartOptions): Promise<RunningProduc
       queues,
       wecom,
       logger,
+      metrics,
       policy: new PolicyCache(database.db, config.adminUserIds),
       callbackCredentials: () => options.callbackCredentials ?? ({ token: config.wecom.callbackToken, encodingAesKey: config.wecom.callbackAesKey, receiveId: config.wecom.corpId }),
       workers: { inProcess: options.role !== 'server', running: () => workers?.running() ?? false },
@@ -136,7 +140,7 @@ export async function startProduct(options: StartOptions): Promise<RunningProduc
         cleanups.push(() => workerDatabase.close());
       }
       workers = await startWorkers({
-        db: workerDatabase.db, policy: ctx.policy, wecom, queues, redis, redisUrl, prefix, logger, perApiPerMinute: config.wecomRateLimitPerMinute,
+        db: workerDatabase.db, policy: ctx.policy, wecom, queues, redis, redisUrl, prefix, logger, metrics, perApiPerMinute: config.wecomRateLimitPerMinute,
         adminUserIds: config.adminUserIds, dataDir: config.dataDir,
         eventConcurrency: options.eventConcurrency ?? (database.kind === 'pglite' ? 2 : undefined), sweepEveryMs: options.sweepEveryMs,
       });

@@ -27,6 +27,7 @@ const schema = z.object({
   CALLBACK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(200_000),
   CALLBACK_REJECTED_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(300),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  METRICS_TOKEN: z.string().regex(/^[\x21-\x7e]{32,256}$/, 'at least 32 printable characters without spaces (sent as `Authorization: Bearer <token>`)').optional(),
 });
 
 type Env = z.infer<typeof schema>;
@@ -56,6 +57,8 @@ export interface AppConfig {
   /** Per source address and minute; 0 = no limit (see .env.example). */
   rateLimits: { loginPerMinute: number; callbackPerMinute: number; callbackRejectedPerMinute: number };
   logLevel: Env['LOG_LEVEL'];
+  /** Lets Prometheus scrape /metrics with `Authorization: Bearer <token>` (admins' sessions work too). */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -100,5 +103,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     wecomRateLimitPerMinute: e.WECOM_RATE_LIMIT_PER_MINUTE,
     rateLimits: { loginPerMinute: e.LOGIN_RATE_LIMIT_PER_MINUTE, callbackPerMinute: e.CALLBACK_RATE_LIMIT_PER_MINUTE, callbackRejectedPerMinute: e.CALLBACK_REJECTED_LIMIT_PER_MINUTE },
     logLevel: e.LOG_LEVEL,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

@@ -7,6 +7,7 @@ import type { WecomClient } from './wecom/client.ts';
 import type { CallbackCredentials } from './wecom/callback-crypto.ts';
 import type { Queues } from '../jobs/queues.ts';
 import type { PolicyCache } from './services/tag-policy.service.ts';
+import type { ProductMetrics } from './observability/metrics.ts';
 
 /** What request handlers need, built once at boot (server/boot.ts). */
 export interface AppContext {
@@ -20,6 +21,8 @@ export interface AppContext {
   queues: Queues;
   wecom: WecomClient;
   logger: Logger;
+  /** Prometheus metrics of this process (GET /metrics). */
+  metrics: ProductMetrics;
   /** The tag policy, cached per process and rebuilt when the policy version moves. */
   policy: PolicyCache;
   callbackCredentials(): CallbackCredentials;

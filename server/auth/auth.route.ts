@@ -18,7 +18,9 @@ const OAUTH_TTL_MS = 10 * 60_000;
 const WECOM_AUTHORIZE_URL = 'https://open.weixin.qq.com/connect/oauth2/authorize';
 
 /** Only same-site relative paths may be returned to after login (no open redirect). */
-const returnToSchema = z.string().max(512).regex(/^\/(?!\/)[\w\-./?=&%#]*$/).catch('/sidebar/');
+export const oauthCallbackQuery = z.object({ code: z.string().min(1).max(512), state: z.string().min(1).max(128) });
+export const devLoginBody = z.object({ userid: z.string().min(1).max(64) });
+export const returnToSchema = z.string().max(512).regex(/^\/(?!\/)[\w\-./?=&%#]*$/).catch('/sidebar/');
 
 /** Admits the member and audits the login, refused or allowed (the audit log records logins). */
 async function admitAndAudit(ctx: AppContext, userid: string, method: 'wecom_oauth' | 'dev_login'): Promise<void> {
@@ -73,7 +75,7 @@ export function authRouter(ctx: AppContext): Router {
   });
 
   router.get('/api/auth/wecom/callback', requirePermission(ctx, 'public'), loginLimit, async (req: Request, res: Response) => {
-    const query = z.object({ code: z.string().min(1).max(512), state: z.string().min(1).max(128) }).safeParse(req.query);
+    const query = oauthCallbackQuery.safeParse(req.query);
     if (!query.success) throw new DomainError('BAD_REQUEST', 'the login link is missing code or state: open the app from WeCom again', undefined, reason('login.link_incomplete'));
     const browser = readCookie(req, OAUTH_COOKIE) ?? '';
     // Single use: the row is deleted by the same statement that checks it.
@@ -109,7 +111,7 @@ export function authRouter(ctx: AppContext): Router {
   // Sandbox only: outside it the route is not mounted at all (the API's 404).
   if (ctx.config.sandbox) {
     router.post('/api/dev/login', requirePermission(ctx, 'public'), loginLimit, async (req: Request, res: Response) => {
-      const body = z.object({ userid: z.string().min(1).max(64) }).parse(req.body);
+      const body = devLoginBody.parse(req.body);
       await admitAndAudit(ctx, body.userid, 'dev_login');
       const session = await startSession(ctx.db, req, res, body.userid, { secret, secure: isSecureRequest(req, ctx.config.publicUrl) });
       res.json({ userid: body.userid, csrfToken: session.csrfToken });

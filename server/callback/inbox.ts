@@ -4,6 +4,7 @@ import { inboxEvents, type InboxStatus } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import { eventJobId, type Queues } from '../../jobs/queues.ts';
 import { dedupeKeyOf, type ParsedEvent } from '../wecom/callback-events.ts';
+import { requestContext } from '../observability/request-context.ts';
 
 export interface CommitResult {
   id: number;
@@ -14,6 +15,8 @@ export interface CommitResult {
 
 interface PendingCommit {
   row: typeof inboxEvents.$inferInsert;
+  /** The callback request's id, carried into the event's job. */
+  requestId: string | undefined;
   resolve(result: CommitResult): void;
   reject(error: unknown): void;
 }
@@ -31,17 +34,19 @@ export class InboxWriter {
 
   constructor(private readonly db: Database, private readonly queues: Queues, private readonly logger: Logger, private readonly maxBatch = 200) {}
 
-  commit(parsed: ParsedEvent, fields: Record<string, string>): Promise<CommitResult> {
+  commit(parsed: ParsedEvent, fields: Record<string, string>, requestId?: string): Promise<CommitResult> {
     return new Promise((resolve, reject) => {
       this.pending.push({
+        requestId,
         row: { dedupeKey: dedupeKeyOf(fields), event: fields.Event ?? 'unknown', changeType: fields.ChangeType ?? null, payload: fields, status: parsed.kind === 'unhandled' ? 'ignored' : 'pending' },
         resolve,
         reject,
       });
-      if (this.pending.length >= this.maxBatch) void this.flush();
+      // A batch serves many requests: it runs outside any one request's context (each job gets its own id).
+      if (this.pending.length >= this.maxBatch) requestContext.exit(() => void this.flush());
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => void this.flush());
+        setImmediate(() => requestContext.exit(() => void this.flush()));
       }
     });
   }
@@ -79,7 +84,10 @@ export class InboxWriter {
           item.resolve({ id: found?.id ?? 0, status: found?.status ?? 'pending', duplicate: true });
         }
       }
-      const jobs = inserted.filter((row) => row.status === 'pending').map((row) => ({ name: 'event', data: { inboxId: row.id }, opts: { jobId: eventJobId(row.id) } }));
+      const jobs = inserted.filter((row) => row.status === 'pending').map((row) => {
+        const requestId = firstOfKey.get(row.dedupeKey)?.requestId;
+        return { name: 'event', data: { inboxId: row.id, ...(requestId ? { requestId } : {}) }, opts: { jobId: eventJobId(row.id) } };
+      });
       // Committed already: a failure here is left to the sweeper (a Redis outage loses nothing).
       if (jobs.length) await this.queues.events.addBulk(jobs).catch((error: unknown) => this.logger.warn({ count: jobs.length, err: error }, 'could not enqueue callback events; the sweeper will retry'));
     } catch (error) {

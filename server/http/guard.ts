@@ -35,6 +35,15 @@ export function declaredPermission(handler: unknown): DeclaredPermission | undef
   return typeof handler === 'function' ? (handler as Declared)[DECLARED] : undefined;
 }
 
+/**
+ * For a guard of its own that admits admins' peers by other means (Prometheus' bearer token on
+ * /metrics): declared `admin`, and the same path's next route must be `requirePermission(ctx, 'admin')`
+ * for callers without that means.
+ */
+export function adminOrOwnGuard<T extends RequestHandler>(handler: T): T {
+  return declare(handler, 'admin');
+}
+
 /** For WeCom's callback: lets every request through to a handler that checks WeCom's signature. */
 export function signedByWecom(): RequestHandler {
   return declare((_req: Request, _res: Response, next: NextFunction) => next(), 'wecom-signature');

@@ -4,8 +4,8 @@ import type { AppContext } from '../context.ts';
 import { currentSession, requirePermission } from '../http/guard.ts';
 import { generateAuditReport, listAuditReports, MONTH_PATTERN, readAuditReport } from '../services/audit-reports.service.ts';
 
-const monthSchema = z.string().regex(MONTH_PATTERN, 'a month such as 2026-10 (YYYY-MM, China time)');
-const generateBody = z.object({ month: monthSchema }).strict();
+export const monthSchema = z.string().regex(MONTH_PATTERN, 'a month such as 2026-10 (YYYY-MM, China time)');
+export const generateBody = z.object({ month: monthSchema }).strict();
 
 const view = (row: Awaited<ReturnType<typeof readAuditReport>>) => ({
   month: row.month, generatedAt: row.generatedAt.toISOString(), generatedBy: row.generatedBy, entries: row.entries,

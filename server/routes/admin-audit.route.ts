@@ -7,7 +7,7 @@ import { requirePermission } from '../http/guard.ts';
 import { verifyAuditChain } from '../services/audit.service.ts';
 import { userIdsOfMember } from '../services/member-rename.service.ts';
 
-const auditQuery = z.object({
+export const auditQuery = z.object({
   actor: z.string().min(1).max(64).optional(),
   /** A customer's external_userid: entries whose subject is that customer. */
   customer: z.string().min(1).max(128).optional(),

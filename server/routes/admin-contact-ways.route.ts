@@ -7,9 +7,9 @@ import {
   updateContactWay, updateContactWaySchema,
 } from '../services/contact-ways.service.ts';
 
-const configIdParam = z.string().min(1).max(128);
+export const configIdParam = z.string().min(1).max(128);
 
-const listQuery = z.object({
+export const listQuery = z.object({
   after: z.string().min(1).max(128).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   state: z.string().regex(STATE_PATTERN, 'state must be 1 to 30 characters: letters, digits, _ and -').optional(),

@@ -7,7 +7,8 @@ import { DomainError } from '../http/domain-error.ts';
 import { requirePermission } from '../http/guard.ts';
 import { eventJobId } from '../../jobs/queues.ts';
 
-const listQuery = z.object({
+export const eventId = z.coerce.number().int().positive();
+export const listQuery = z.object({
   status: z.enum(['pending', 'done', 'ignored', 'failed']).optional(),
   before: z.coerce.number().int().positive().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -33,7 +34,7 @@ export function adminEventsRouter(ctx: AppContext): Router {
   });
 
   router.post('/api/admin/events/:id/retry', requirePermission(ctx, 'admin'), async (req: Request, res: Response) => {
-    const id = z.coerce.number().int().positive().parse(req.params.id);
+    const id = eventId.parse(req.params.id);
     const [row] = await ctx.db.update(inboxEvents).set({ status: 'pending', lastError: null })
       .where(and(eq(inboxEvents.id, id), eq(inboxEvents.status, 'failed'))).returning({ id: inboxEvents.id });
     if (!row) {

@@ -10,28 +10,29 @@ import { loadAccessSubject, mayActivateEmergency, memberRoleNames } from '../ser
 import { grantSettingsSchema, maskingView, readGrantSettings, readMaskedFields, writeGrantSettings, writeMaskedFields } from '../services/permission-settings.service.ts';
 import { createRole, deleteRole, listRoles, ROLE_NAME_PATTERN, setMemberRoles, setProbation, updateRole } from '../services/roles.service.ts';
 
-const scope = z.enum(CUSTOMER_SCOPES);
-const fullScopes = z.object(Object.fromEntries(CUSTOMER_ACTIONS.map((a) => [a, scope])) as Record<CustomerAction, typeof scope>).strict();
+export const scope = z.enum(CUSTOMER_SCOPES);
+export const fullScopes = z.object(Object.fromEntries(CUSTOMER_ACTIONS.map((a) => [a, scope])) as Record<CustomerAction, typeof scope>).strict();
 const partialScopes = fullScopes.partial();
-const roleName = z.string().regex(ROLE_NAME_PATTERN, 'a role name is 2-32 lowercase letters, digits, _ or -, starting with a letter');
-const userid = z.string().min(1).max(64);
+export const roleName = z.string().regex(ROLE_NAME_PATTERN, 'a role name is 2-32 lowercase letters, digits, _ or -, starting with a letter');
+export const userid = z.string().min(1).max(64);
 
-const createBody = z.object({
+export const maskingBody = z.object({ fields: z.array(z.enum(MASKABLE_FIELDS)).max(MASKABLE_FIELDS.length) }).strict();
+export const createBody = z.object({
   name: roleName,
   label: z.string().trim().min(1).max(64),
   scopes: fullScopes,
   allowEmergency: z.boolean().default(false),
 }).strict();
-const patchBody = z.object({
+export const patchBody = z.object({
   label: z.string().trim().min(1).max(64).optional(),
   scopes: partialScopes.optional(),
   allowEmergency: z.boolean().optional(),
 }).strict().refine((b) => b.label !== undefined || b.scopes !== undefined || b.allowEmergency !== undefined, { message: 'give label, scopes or allowEmergency' });
-const memberRolesBody = z.object({
+export const memberRolesBody = z.object({
   roles: z.array(roleName).max(32),
   managedDepartments: z.array(z.number().int().positive()).max(500).optional(),
 }).strict();
-const probationBody = z.object({
+export const probationBody = z.object({
   on: z.boolean(),
   /** ISO date-time; null or absent = until an admin clears it. */
   until: z.iso.datetime({ offset: true }).nullable().optional(),
@@ -110,7 +111,7 @@ export function adminRolesRouter(ctx: AppContext): Router {
   });
 
   router.put('/api/admin/masking', admin, async (req: Request, res: Response) => {
-    const body = z.object({ fields: z.array(z.enum(MASKABLE_FIELDS)).max(MASKABLE_FIELDS.length) }).strict().parse(req.body);
+    const body = maskingBody.parse(req.body);
     const actor = currentSession(res).userid;
     res.json(maskingView(await ctx.db.transaction((tx) => writeMaskedFields(tx, body.fields, actor))));
   });

@@ -6,27 +6,27 @@ import {
   addRuleGroupTags, createRuleGroup, deleteRuleGroup, deleteRuleGroupTag, listRuleGroups, readRuleGroup, updateRuleGroup, updateRuleGroupTag,
 } from '../services/rule-groups.service.ts';
 
-const wecomOrder = z.number().int().min(0).max(4_294_967_295);
-const userid = z.string().min(1).max(64);
-const range = z.object({
+export const wecomOrder = z.number().int().min(0).max(4_294_967_295);
+export const userid = z.string().min(1).max(64);
+export const range = z.object({
   users: z.array(userid).max(1000).default([]),
   departments: z.array(z.number().int().positive()).max(1000).default([]),
 }).strict();
-const strategyId = z.string().regex(/^\d{1,9}$/, 'a rule group id is a number').transform(Number);
-const wecomId = z.string().min(1).max(128);
-const newTags = z.array(z.object({ name: z.string(), order: wecomOrder.optional() }).strict()).min(1, 'at least one tag (WeCom has no empty groups)').max(3000);
+export const strategyId = z.string().regex(/^\d{1,9}$/, 'a rule group id is a number').transform(Number);
+export const wecomId = z.string().min(1).max(128);
+export const newTags = z.array(z.object({ name: z.string(), order: wecomOrder.optional() }).strict()).min(1, 'at least one tag (WeCom has no empty groups)').max(3000);
 
-const createBody = z.object({
+export const createBody = z.object({
   name: z.string(),
   parentId: z.number().int().positive().nullable().optional(),
   adminList: z.array(userid).max(1000).default([]),
   range,
 }).strict();
-const updateBody = z.object({ name: z.string().optional(), rangeAdd: range.optional(), rangeDel: range.optional(), adminList: z.array(userid).max(1000).optional() }).strict()
+export const updateBody = z.object({ name: z.string().optional(), rangeAdd: range.optional(), rangeDel: range.optional(), adminList: z.array(userid).max(1000).optional() }).strict()
   .refine((b) => Object.keys(b).length > 0, 'nothing to change: send name, rangeAdd, rangeDel or adminList');
-const addTagsBody = z.object({ name: z.string().optional(), groupId: wecomId.optional(), order: wecomOrder.optional(), tags: newTags }).strict()
+export const addTagsBody = z.object({ name: z.string().optional(), groupId: wecomId.optional(), order: wecomOrder.optional(), tags: newTags }).strict()
   .refine((b) => (b.name === undefined) !== (b.groupId === undefined), 'send either name (a new tag group) or groupId (an existing group of this rule group)');
-const updateTagBody = z.object({ name: z.string().optional(), order: wecomOrder.optional() }).strict()
+export const updateTagBody = z.object({ name: z.string().optional(), order: wecomOrder.optional() }).strict()
   .refine((b) => Object.keys(b).length > 0, 'nothing to change: send name or order');
 
 /** Admin API of rule groups (客户联系规则组) created by this app, their ranges and their tags. */

@@ -7,6 +7,8 @@ import { getBackgroundJob } from '../services/background-jobs.service.ts';
 import { requestFullSync } from '../services/full-sync.service.ts';
 import { isAdmin } from '../services/members.service.ts';
 
+export const jobId = z.string().min(1).max(128);
+
 export function adminSyncRouter(ctx: AppContext): Router {
   const router = Router();
 
@@ -17,7 +19,7 @@ export function adminSyncRouter(ctx: AppContext): Router {
 
   // A job is visible to admins and to the member who started it; to anyone else it does not exist.
   router.get('/api/jobs/:id', requirePermission(ctx, 'member'), async (req: Request, res: Response) => {
-    const id = z.string().min(1).max(128).parse(req.params.id);
+    const id = jobId.parse(req.params.id);
     const session = currentSession(res);
     const job = await getBackgroundJob(ctx.db, id);
     if (!job || (job.requestedBy !== session.userid && !(await isAdmin(ctx.db, session.userid, ctx.config.adminUserIds)))) {

@@ -9,22 +9,24 @@ import { findConflicts } from '../services/tag-conflicts.service.ts';
 import { loadPolicyMember } from '../services/tag-policy.service.ts';
 import { nodeVisibility, saveRule } from '../services/visibility-rules.service.ts';
 
-const roleGrant = z.union([
+export const roleGrant = z.union([
   z.string().min(1).max(64).transform((name) => ({ name })),
   z.object({ name: z.string().min(1).max(64), departments: z.array(z.number().int().positive()).max(500).optional() }),
 ]);
-const audience = z.object({
+export const audience = z.object({
   departments: z.array(z.number().int().positive()).max(1000).default([]),
   users: z.array(z.string().min(1).max(64)).max(1000).default([]),
   roles: z.array(roleGrant).max(100).default([]),
 }).strict();
-const ruleBody = z.object({
+export const ruleBody = z.object({
   see: audience.nullable(),
   use: audience.optional(),
   mode: z.enum(['enforce', 'report']).optional(),
 }).strict();
 
-const NODE_PATHS: { path: string; type: PolicyNodeType; param: z.ZodType<string> }[] = [
+export const explainQuery = z.object({ userid: z.string().min(1).max(64), tagId: z.string().min(1).max(128) });
+
+export const NODE_PATHS: { path: string; type: PolicyNodeType; param: z.ZodType<string> }[] = [
   { path: '/api/admin/tag-groups/:id/visibility', type: 'group', param: z.string().min(1).max(128) },
   { path: '/api/admin/tags/:id/visibility', type: 'tag', param: z.string().min(1).max(128) },
   { path: '/api/admin/tag-folders/:id/visibility', type: 'folder', param: z.string().regex(/^\d{1,9}$/, 'a folder id is a number') },
@@ -49,7 +51,7 @@ export function adminTagPolicyRouter(ctx: AppContext): Router {
   }
 
   router.get('/api/admin/explain/tag', requirePermission(ctx, 'admin'), async (req: Request, res: Response) => {
-    const query = z.object({ userid: z.string().min(1).max(64), tagId: z.string().min(1).max(128) }).parse(req.query);
+    const query = explainQuery.parse(req.query);
     const [member] = await ctx.db.select({ name: members.name }).from(members).where(eq(members.userid, query.userid));
     if (!member) throw new DomainError('NOT_FOUND', `no member ${query.userid}`);
     const policy = await ctx.policy.policy();

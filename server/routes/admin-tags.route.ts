@@ -9,27 +9,27 @@ import { createFolder, deleteFolder, updateFolder } from '../services/tag-folder
 import { readTagNameRules, saveTagNameRules } from '../services/tag-name-rules.service.ts';
 
 /** WeCom's `order`: [0, 2^32), larger shown first. Folder order is local (same convention, int4). */
-const wecomOrder = z.number().int().min(0).max(4_294_967_295);
-const folderOrder = z.number().int().min(0).max(2_147_483_647);
+export const wecomOrder = z.number().int().min(0).max(4_294_967_295);
+export const folderOrder = z.number().int().min(0).max(2_147_483_647);
 /** Names are checked by the naming rules (tag-names.ts) for a message naming the character. */
-const name = z.string();
-const newTag = z.object({ name, order: wecomOrder.optional() }).strict();
-const newTags = z.array(newTag).min(1, 'at least one tag (WeCom has no empty groups)').max(3000);
-const wecomId = z.string().min(1).max(128);
-const folderId = z.string().regex(/^\d{1,9}$/, 'a folder id is a number').transform(Number);
-const folderRef = z.number().int().positive().max(2_147_483_647).nullable();
+export const name = z.string();
+export const newTag = z.object({ name, order: wecomOrder.optional() }).strict();
+export const newTags = z.array(newTag).min(1, 'at least one tag (WeCom has no empty groups)').max(3000);
+export const wecomId = z.string().min(1).max(128);
+export const folderId = z.string().regex(/^\d{1,9}$/, 'a folder id is a number').transform(Number);
+export const folderRef = z.number().int().positive().max(2_147_483_647).nullable();
 const somethingToChange = (body: Record<string, unknown>) => Object.keys(body).some((k) => k !== 'acknowledgeWidening');
 
-const createGroupBody = z.object({ name, order: wecomOrder.optional(), folderId: folderRef.optional(), tags: newTags }).strict();
-const addTagsBody = z.object({ tags: newTags }).strict();
-const updateGroupBody = z.object({ name: name.optional(), order: wecomOrder.optional(), folderId: folderRef.optional(), acknowledgeWidening: z.boolean().optional() }).strict()
+export const createGroupBody = z.object({ name, order: wecomOrder.optional(), folderId: folderRef.optional(), tags: newTags }).strict();
+export const addTagsBody = z.object({ tags: newTags }).strict();
+export const updateGroupBody = z.object({ name: name.optional(), order: wecomOrder.optional(), folderId: folderRef.optional(), acknowledgeWidening: z.boolean().optional() }).strict()
   .refine(somethingToChange, 'nothing to change: send name, order or folderId');
-const updateTagBody = z.object({ name: name.optional(), order: wecomOrder.optional() }).strict()
+export const updateTagBody = z.object({ name: name.optional(), order: wecomOrder.optional() }).strict()
   .refine(somethingToChange, 'nothing to change: send name or order');
-const createFolderBody = z.object({ name, parentId: folderRef.optional(), order: folderOrder.optional() }).strict();
-const updateFolderBody = z.object({ name: name.optional(), parentId: folderRef.optional(), order: folderOrder.optional(), acknowledgeWidening: z.boolean().optional() }).strict()
+export const createFolderBody = z.object({ name, parentId: folderRef.optional(), order: folderOrder.optional() }).strict();
+export const updateFolderBody = z.object({ name: name.optional(), parentId: folderRef.optional(), order: folderOrder.optional(), acknowledgeWidening: z.boolean().optional() }).strict()
   .refine(somethingToChange, 'nothing to change: send name, parentId or order');
-const nameRulesBody = z.object({ forbiddenCharacters: z.array(z.string()).max(200) }).strict();
+export const nameRulesBody = z.object({ forbiddenCharacters: z.array(z.string()).max(200) }).strict();
 
 /**
  * Admin API of the enterprise tag library: the whole tree, corp tag groups and tags (written to

@@ -6,9 +6,9 @@ import { assignCustomers, MANUAL_ASSIGN_MAX, requestAssignByFilter } from '../se
 import { customerFilterSchema } from '../services/customer-filter.ts';
 import { externalUserIdSchema } from './customers.route.ts';
 
-const userid = z.string().min(1).max(64);
-const assignBody = z.object({ externalUserIds: z.array(externalUserIdSchema).min(1).max(MANUAL_ASSIGN_MAX), owner: userid }).strict();
-const assignByFilterBody = z.object({ filter: customerFilterSchema, owner: userid }).strict();
+export const userid = z.string().min(1).max(64);
+export const assignBody = z.object({ externalUserIds: z.array(externalUserIdSchema).min(1).max(MANUAL_ASSIGN_MAX), owner: userid }).strict();
+export const assignByFilterBody = z.object({ filter: customerFilterSchema, owner: userid }).strict();
 
 /** Owner assignment: by id (all or nothing) and by filter (a job with progress at GET /api/jobs/:id). */
 export function assignmentRouter(ctx: AppContext): Router {

@@ -8,8 +8,8 @@ import {
 } from '../services/campaigns.service.ts';
 import { exportTouches, listTouches } from '../services/touch-log.service.ts';
 
-const campaignId = z.string().min(1).max(128);
-const touchesQuery = z.object({
+export const campaignId = z.string().min(1).max(128);
+export const touchesQuery = z.object({
   after: z.string().min(1).max(128).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   status: z.enum(['pending', 'delivered', 'not_friend', 'over_limit', 'refused', 'failed']).optional(),

@@ -5,7 +5,7 @@ import { currentSession, requirePermission } from '../http/guard.ts';
 import { explainMemberAccess } from '../services/access-explain.service.ts';
 import { externalUserIdSchema } from './customers.route.ts';
 
-const useridSchema = z.string().min(1).max(64);
+export const useridSchema = z.string().min(1).max(64);
 
 /** Why each customer action is allowed or denied: for the member themself, and for admins about anyone. */
 export function customerAccessExplainRouter(ctx: AppContext): Router {

@@ -11,13 +11,13 @@ import { readCustomer, readFieldValue } from '../services/customer-read.service.
 import { changeCustomerTags } from '../services/customer-tags.service.ts';
 import { readMaskedFields } from '../services/permission-settings.service.ts';
 
-const tagId = z.string().min(1).max(128);
-const tagChange = z.object({ add: z.array(tagId).max(100).default([]), remove: z.array(tagId).max(100).default([]) }).strict()
+export const tagId = z.string().min(1).max(128);
+export const tagChange = z.object({ add: z.array(tagId).max(100).default([]), remove: z.array(tagId).max(100).default([]) }).strict()
   .refine((b) => b.add.length + b.remove.length > 0, { message: 'give at least one tag id in add or remove' });
 
 export const externalUserIdSchema = z.string().min(1).max(128).regex(/^[\w-]+$/, 'an external_userid has letters, digits, _ and - only');
 
-const revealBody = z.object({
+export const revealBody = z.object({
   field: z.enum(MASKABLE_FIELDS),
   /** The member whose relation holds the value (relation.* fields). */
   userid: z.string().min(1).max(64).optional(),

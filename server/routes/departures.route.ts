@@ -5,9 +5,9 @@ import { currentSession, requirePermission } from '../http/guard.ts';
 import { departureCustomers, listDepartures, reassignDeparted, unassignedInWecom } from '../services/departure.service.ts';
 import { externalUserIdSchema } from './customers.route.ts';
 
-const userid = z.string().min(1).max(64);
-const pageQuery = z.object({ after: externalUserIdSchema.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }).strict();
-const reassignBody = z.union([
+export const userid = z.string().min(1).max(64);
+export const pageQuery = z.object({ after: externalUserIdSchema.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }).strict();
+export const reassignBody = z.union([
   z.object({ to: userid, externalUserIds: z.array(externalUserIdSchema).min(1).max(50_000).optional() }).strict(),
   z.object({ toDepartment: z.number().int().positive(), externalUserIds: z.array(externalUserIdSchema).min(1).max(50_000).optional() }).strict(),
 ]);

@@ -7,10 +7,10 @@ import { currentSession, requirePermission } from '../http/guard.ts';
 import { customerFilterSchema } from '../services/customer-filter.ts';
 import { decideExport, exportFile, listExports, readExport, requestExport } from '../services/exports.service.ts';
 
-const exportBody = z.object({ format: z.enum(['csv', 'xlsx']), filter: customerFilterSchema.default(customerFilterSchema.parse({})) }).strict();
-const exportId = z.string().min(1).max(128);
-const stateQuery = z.object({ state: z.enum(['awaiting_approval', 'queued', 'running', 'completed', 'failed', 'rejected']).optional() }).strict();
-const decisionBody = z.object({ reason: z.string().max(500).optional() }).strict();
+export const exportBody = z.object({ format: z.enum(['csv', 'xlsx']), filter: customerFilterSchema.default(customerFilterSchema.parse({})) }).strict();
+export const exportId = z.string().min(1).max(128);
+export const stateQuery = z.object({ state: z.enum(['awaiting_approval', 'queued', 'running', 'completed', 'failed', 'rejected']).optional() }).strict();
+export const decisionBody = z.object({ reason: z.string().max(500).optional() }).strict();
 
 /** Customer exports: members with `export` scope request; only the requester reads and downloads; admins approve. */
 export function exportsRouter(ctx: AppContext): Router {

@@ -5,9 +5,9 @@ import { currentSession, requirePermission } from '../http/guard.ts';
 import { addNote, deleteNote, editNote, listNotes, NOTE_MAX_LENGTH } from '../services/follow-up-notes.service.ts';
 import { externalUserIdSchema } from './customers.route.ts';
 
-const noteBody = z.object({ content: z.string().trim().min(1).max(NOTE_MAX_LENGTH) }).strict();
-const noteId = z.coerce.number().int().positive();
-const notesQuery = z.object({ before: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
+export const noteBody = z.object({ content: z.string().trim().min(1).max(NOTE_MAX_LENGTH) }).strict();
+export const notesQuery = z.object({ before: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
+export const noteId = z.coerce.number().int().positive();
 
 /** Follow-up notes: read with `view`, added with `edit` on the customer; edited and deleted by their author (with `edit`). */
 export function followUpNotesRouter(ctx: AppContext): Router {

@@ -6,7 +6,7 @@ import { CUSTOMER_ACTIONS } from '../policy/customer-scope.ts';
 import { decideGrant, grantsOf, grantView, listGrantsForAdmin, requestGrant, reviewGrant, revokeGrant } from '../services/grants.service.ts';
 import { externalUserIdSchema } from './customers.route.ts';
 
-const grantBody = z.object({
+export const grantBody = z.object({
   actions: z.array(z.enum(CUSTOMER_ACTIONS)).min(1).max(CUSTOMER_ACTIONS.length),
   customerIds: z.array(externalUserIdSchema).min(1).max(500).optional(),
   departmentId: z.number().int().positive().optional(),
@@ -15,7 +15,9 @@ const grantBody = z.object({
   emergency: z.boolean().default(false),
 }).strict().refine((b) => (b.customerIds === undefined) !== (b.departmentId === undefined), { message: 'give either customerIds or departmentId' });
 
-const grantId = z.uuid();
+export const grantId = z.uuid();
+export const reviewQuery = z.object({ review: z.enum(['0', '1']).optional() }).strict();
+export const reviewBody = z.object({ note: z.string().trim().min(1).max(500).optional() }).strict();
 
 /** Time-limited grants: request, decide, revoke; admins review emergency grants. */
 export function grantsRouter(ctx: AppContext): Router {
@@ -46,12 +48,12 @@ export function grantsRouter(ctx: AppContext): Router {
   });
 
   router.get('/api/admin/grants', admin, async (req: Request, res: Response) => {
-    const { review } = z.object({ review: z.enum(['0', '1']).optional() }).strict().parse(req.query);
+    const { review } = reviewQuery.parse(req.query);
     res.json({ grants: (await listGrantsForAdmin(ctx, review === '1')).map((g) => grantView(g)) });
   });
 
   router.post('/api/admin/grants/:id/review', admin, async (req: Request, res: Response) => {
-    const { note } = z.object({ note: z.string().trim().min(1).max(500).optional() }).strict().parse(req.body ?? {});
+    const { note } = reviewBody.parse(req.body ?? {});
     res.json(grantView(await reviewGrant(ctx, currentSession(res).userid, grantId.parse(req.params.id), note)));
   });
 

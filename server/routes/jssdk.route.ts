@@ -7,7 +7,7 @@ import { requirePermission } from '../http/guard.ts';
 import { jsapiSignature } from '../wecom/callback-crypto.ts';
 import { isWecomApiError } from '../wecom/errors.ts';
 
-const query = z.object({ url: z.string().min(1).max(2048) });
+export const query = z.object({ url: z.string().min(1).max(2048) });
 
 /** The origins a page may be signed for: PUBLIC_URL's, and in sandbox also the one the browser used. */
 function allowedOrigins(ctx: AppContext, req: Request): string[] {

@@ -5,8 +5,8 @@ import { currentSession, requirePermission } from '../http/guard.ts';
 import { createMaterial, deleteMaterial, listLibrary, listMemberMaterials, materialSchema, recordMaterialSent, updateMaterial } from '../services/materials.service.ts';
 import { externalUserIdSchema } from './customers.route.ts';
 
-const materialId = z.string().min(1).max(128);
-const sentBody = z.object({ externalUserId: externalUserIdSchema }).strict();
+export const materialId = z.string().min(1).max(128);
+export const sentBody = z.object({ externalUserId: externalUserIdSchema }).strict();
 
 /** Materials: the sidebar's list and send log (members), the library (admins and regional managers). */
 export function materialsRouter(ctx: AppContext): Router {

@@ -4,9 +4,9 @@ import type { AppContext } from '../context.ts';
 import { currentSession, requirePermission } from '../http/guard.ts';
 import { createPersonalTag, deletePersonalTag, listPersonalTags, updatePersonalTag } from '../services/personal-tags.service.ts';
 
-const id = z.string().min(1).max(128);
-const createBody = z.object({ name: z.string(), groupName: z.string().nullable().optional() }).strict();
-const updateBody = z.object({ name: z.string().optional(), groupName: z.string().nullable().optional() }).strict()
+export const id = z.string().min(1).max(128);
+export const createBody = z.object({ name: z.string(), groupName: z.string().nullable().optional() }).strict();
+export const updateBody = z.object({ name: z.string().optional(), groupName: z.string().nullable().optional() }).strict()
   .refine((b) => Object.keys(b).length > 0, 'nothing to change: send name or groupName');
 
 /** A member's own personal tags. Nobody else sees them, admins included: another's id is a 404. */

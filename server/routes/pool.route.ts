@@ -5,12 +5,12 @@ import { currentSession, requirePermission } from '../http/guard.ts';
 import { claimFromPool, listPool, releaseCustomer, requestPoolRelease } from '../services/public-pool.service.ts';
 import { externalUserIdSchema } from './customers.route.ts';
 
-const poolQuery = z.object({
+export const poolQuery = z.object({
   after: externalUserIdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   department: z.coerce.number().int().positive().optional(),
 }).strict();
-const releaseBody = z.object({ reason: z.string().max(500).optional() }).strict();
+export const releaseBody = z.object({ reason: z.string().max(500).optional() }).strict();
 
 /** The public pool: the pools a member sees, atomic claims, releases, and the release job on demand. */
 export function poolRouter(ctx: AppContext): Router {

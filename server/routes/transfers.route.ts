@@ -5,9 +5,9 @@ import { currentSession, requirePermission } from '../http/guard.ts';
 import { MANUAL_TRANSFER_MAX, readTransfer, refreshTransfer, requestTransfers } from '../services/transfers.service.ts';
 import { externalUserIdSchema } from './customers.route.ts';
 
-const userid = z.string().min(1).max(64);
-const transferBody = z.object({ externalUserIds: z.array(externalUserIdSchema).min(1).max(MANUAL_TRANSFER_MAX), takeover: userid, handover: userid.optional() }).strict();
-const transferId = z.string().min(1).max(128);
+export const userid = z.string().min(1).max(64);
+export const transferBody = z.object({ externalUserIds: z.array(externalUserIdSchema).min(1).max(MANUAL_TRANSFER_MAX), takeover: userid, handover: userid.optional() }).strict();
+export const transferId = z.string().min(1).max(128);
 
 /** WeCom relationship transfers (in service and resigned), their per-customer states and a refresh. */
 export function transfersRouter(ctx: AppContext): Router {

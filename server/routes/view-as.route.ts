@@ -8,6 +8,8 @@ import { currentSession, requirePermission } from '../http/guard.ts';
 import { audit } from '../services/audit.service.ts';
 import { MEMBER_ACTIVE } from '../services/org-sync.service.ts';
 
+export const viewAsBody = z.object({ userid: z.string().min(1).max(64) }).strict();
+
 /**
  * View-as: an admin opens the sidebar as another member, read-only, to check isolation the way
  * companies do it today (two accounts side by side) without borrowing phones. Audited.
@@ -16,7 +18,7 @@ export function viewAsRouter(ctx: AppContext): Router {
   const router = Router();
 
   router.post('/api/admin/view-as', requirePermission(ctx, 'admin', { endsViewAs: true }), async (req: Request, res: Response) => {
-    const { userid } = z.object({ userid: z.string().min(1).max(64) }).strict().parse(req.body);
+    const { userid } = viewAsBody.parse(req.body);
     const session = currentSession(res);
     const [member] = await ctx.db.select({ status: members.status, name: members.name }).from(members).where(eq(members.userid, userid));
     if (!member || member.status !== MEMBER_ACTIVE) throw new DomainError('NOT_FOUND', `no active member ${userid}`);

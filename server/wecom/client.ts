@@ -21,10 +21,12 @@ import {
 import { TokenCache } from './token-cache.ts';
 import type { FetchedCredential } from './token-cache.ts';
 import type * as Api from './api-types.ts';
+import type { WecomCallResult } from '../observability/metrics.ts';
 
 export { WecomApiError, WecomNetworkError, isTransient, isConfigError, isWecomApiError } from './errors.ts';
 
 export interface WecomLogger {
+  debug?(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
@@ -47,6 +49,8 @@ export interface WecomClientOptions {
   /** First backoff delay; doubles per retry, with jitter; default 500 ms. */
   backoffBaseMs?: number;
   logger?: WecomLogger;
+  /** Told of every HTTP call's end: the path, its errcode (or why it has none), and how long it took. */
+  onCall?: (path: string, result: WecomCallResult, seconds: number) => void;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -80,6 +84,7 @@ export class WecomClient {
   private readonly maxTransientRetries: number;
   private readonly backoffBaseMs: number;
   private readonly logger: WecomLogger;
+  private readonly onCall: WecomClientOptions['onCall'];
 
   constructor(options: WecomClientOptions) {
     this.corpId = options.corpId;
@@ -89,6 +94,7 @@ export class WecomClient {
     this.maxTransientRetries = options.maxTransientRetries ?? 3;
     this.backoffBaseMs = options.backoffBaseMs ?? 500;
     this.logger = options.logger ?? silentLogger;
+    this.onCall = options.onCall;
     // One token per app secret; the key holds a hash prefix of the secret, never the secret itself.
     const secretHash = createHash('sha256').update(options.secret).digest('hex').slice(0, 16);
     this.keyBase = `${options.keyPrefix ?? 'wecom:'}${options.corpId}:${secretHash}`;
@@ -194,6 +200,19 @@ export class WecomClient {
 
   /** One HTTP request; returns the body on errcode 0, throws a WecomApiError otherwise. */
   private async send<T>(method: Method, path: string, query: Query, body: unknown): Promise<T> {
+    const started = process.hrtime.bigint();
+    let result: WecomCallResult = 'invalid_response';
+    try {
+      return await this.request<T>(method, path, query, body, (outcome) => { result = outcome; });
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.onCall?.(path, result, seconds);
+      // The path only: the query carries the access token.
+      this.logger.debug?.({ api: path, errcode: result, ms: Math.round(seconds * 1e5) / 100 }, 'wecom call');
+    }
+  }
+
+  private async request<T>(method: Method, path: string, query: Query, body: unknown, settle: (result: WecomCallResult) => void): Promise<T> {
     const secrets = [this.secret, typeof query.access_token === 'string' ? query.access_token : undefined];
     let status: number;
     let data: unknown;
@@ -202,16 +221,21 @@ export class WecomClient {
       status = res.status;
       data = res.data;
     } catch (err) {
+      settle('network');
       const code = axios.isAxiosError(err) ? err.code : undefined;
       throw networkFailure(path, { code, message: err instanceof Error ? err.message : String(err) }, this.timeoutMs, secrets);
     }
-    if (status >= 400) throw httpStatusFailure(path, status);
+    if (status >= 400) {
+      settle('http_error');
+      throw httpStatusFailure(path, status);
+    }
     if (typeof data !== 'object' || data === null) {
       throw invalidResponse(path, `HTTP ${status} with a body that is not JSON: check WECOM_API_BASE`);
     }
     const envelope = data as Api.WecomEnvelope;
     const errcode = envelope.errcode ?? 0;
     if (typeof errcode !== 'number') throw invalidResponse(path, 'errcode is not a number');
+    settle(errcode);
     if (errcode !== 0) {
       throw new WecomApiError({ errcode, errmsg: redact(String(envelope.errmsg ?? ''), secrets), path });
     }

@@ -68,7 +68,7 @@ describe('npm start (sandbox, one process)', () => {
     await waitFor(async () => first.output().includes('Press Ctrl-C'), 'the product to start', 60_000);
     const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
     expect(health).toMatchObject({ ok: true, database: { kind: 'pglite' }, sandbox: { simulatorUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) } });
-    const redisPort = Number(/private Redis started.*"port":(\d+)/.exec(first.output())?.[1]);
+    const redisPort = Number(/"port":(\d+)[^\n]*"msg":"private Redis started"/.exec(first.output())?.[1]);
     expect(await portOpen(redisPort)).toBe(true);
 
     const second = launch('all', { DATA_DIR: dataDir, PORT: String(await freePort()) });

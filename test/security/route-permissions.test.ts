@@ -68,7 +68,7 @@ describe('route permissions', () => {
   it('an anonymous caller gets 401 from every member and admin endpoint', async () => {
     const anonymous = w.t.anonymous();
     for (const route of routes.filter((r) => r.permission === 'member' || r.permission === 'admin')) {
-      const res = await anonymous.request(route.method, fillPath(route.path, () => 'x1'), route.method === 'GET' ? undefined : {});
+      const res = await anonymous.request(verb(route.method, 'GET'), fillPath(mountRoot(route.path), () => 'x1'), verb(route.method, 'GET') === 'GET' ? undefined : {});
       expect(res.status, `${route.method} ${route.path}`).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');
     }
@@ -77,12 +77,20 @@ describe('route permissions', () => {
   it('a rep gets 403 from every admin endpoint, whatever the id', async () => {
     const rep = await w.as('south_rep');
     for (const route of routes.filter((r) => r.permission === 'admin')) {
-      const res = await rep.request(route.method, fillPath(route.path, () => 'x1'), route.method === 'GET' ? undefined : {});
+      const res = await rep.request(verb(route.method, 'GET'), fillPath(mountRoot(route.path), () => 'x1'), verb(route.method, 'GET') === 'GET' ? undefined : {});
       expect(res.status, `${route.method} ${route.path}`).toBe(403);
       expect(res.body.error).toMatchObject({ code: 'FORBIDDEN', message: 'admins only' });
     }
   });
 });
+
+/** A guarded mount (`USE /admin/queues/*`) is requested at its root with a real HTTP method. */
+function verb(method: string, forMount: string): string {
+  return method === 'USE' ? forMount : method;
+}
+function mountRoot(path: string): string {
+  return path.replace(/\/\*$/, '/');
+}
 
 describe('CSRF', () => {
   it('every state-changing endpoint behind a session refuses a request without or with a wrong X-CSRF-Token, and nothing changes', async () => {
@@ -93,10 +101,10 @@ describe('CSRF', () => {
     expect(writes.length).toBeGreaterThan(40);
     const before = await databaseState(w.db);
     for (const route of writes) {
-      const path = fillPath(route.path, (param) => (param === 'externalUserId' ? 'wmEast1' : param === 'userid' ? 'east_rep1' : '1'));
+      const path = fillPath(mountRoot(route.path), (param) => (param === 'externalUserId' ? 'wmEast1' : param === 'userid' ? 'east_rep1' : '1'));
       const variants: Record<string, string>[] = [{}, { 'x-csrf-token': `${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}` }];
       for (const headers of variants) {
-        const res = await admin.request(route.method, path, {}, headers);
+        const res = await admin.request(verb(route.method, 'POST'), path, {}, headers);
         expect(res.status, `${route.method} ${route.path}`).toBe(403);
         expect(res.body.error.message).toMatch(/X-CSRF-Token/);
       }
